@@ -1,0 +1,1 @@
+"""Storefront simulator: a shop with known ground truth."""

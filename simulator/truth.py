@@ -1,0 +1,139 @@
+"""Ground truth of a simulated shop, and its demand function for closed-loop pricing.
+
+The truth is saved next to the feeds as ``ground_truth.npz``; :meth:`GroundTruth.demand`
+gives the expected units an item sells at a price on a date, from the same choice model
+that generated the events (unconstrained by stock).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from simulator.config import SimulationConfig
+from simulator.world import World, day_index, traffic_multiplier
+
+TRUTH_FILE = "ground_truth.npz"
+
+
+class GroundTruth:
+    """The simulator's truth: configuration, world arrays and the demand model.
+
+    Args:
+        cfg: The simulation's configuration.
+        world: The drawn world.
+    """
+
+    def __init__(self, cfg: SimulationConfig, world: World) -> None:
+        self.cfg, self.world = cfg, world
+        self._index = {item: k for k, item in enumerate(world.item_ids)}
+
+    # --- persistence -------------------------------------------------------------------
+    def save(self, path: Path | str) -> None:
+        """Write the truth as one compressed ``.npz`` file."""
+        np.savez_compressed(
+            path, config=np.array(self.cfg.model_dump_json()), **self.world.as_arrays()
+        )
+
+    @classmethod
+    def load(cls, path: Path | str) -> GroundTruth:
+        """Read a truth file written by :meth:`save` (a file or a feed directory)."""
+        path = Path(path)
+        if path.is_dir():
+            path = path / TRUTH_FILE
+        with np.load(path, allow_pickle=False) as data:
+            cfg = SimulationConfig.model_validate(json.loads(str(data["config"])))
+            world = World(**{k: data[k] for k in data.files if k != "config"})
+        return cls(cfg, world)
+
+    # --- demand -------------------------------------------------------------------------
+    def item_index(self, item_id: str) -> int:
+        """Position of ``item_id`` in the world arrays."""
+        try:
+            return self._index[item_id]
+        except KeyError:
+            raise KeyError(f"item {item_id!r} is not in the simulated catalogue") from None
+
+    def _view_rate(self, day: int) -> tuple[np.ndarray, float]:
+        """Per-user share of today's sessions and the expected number of views today."""
+        w, b = self.world, self.cfg.behaviour
+        weight = w.activity * (w.user_signup_day <= day)
+        traffic = traffic_multiplier(self.cfg, np.array([day]), w.promo_days)[0]
+        return weight / weight.sum(), b.sessions_per_day * traffic * b.views_per_session
+
+    def demand(
+        self, item_id: str, price: float | np.ndarray, date: dt.date | str, promo: bool = False
+    ) -> float | np.ndarray:
+        """Expected units of ``item_id`` sold on ``date`` at ``price`` (unlimited stock).
+
+        Args:
+            item_id: A simulated item.
+            price: One price or an array of prices (e.g. a candidate grid).
+            date: Any date; traffic follows the simulated calendar (promotion days only
+                within the simulated period).
+            promo: Whether the item is shown as on promotion.
+
+        Returns:
+            Expected units, shaped like ``price``.
+        """
+        i = self.item_index(item_id)
+        w, b = self.world, self.cfg.behaviour
+        day = day_index(self.cfg, date)
+        user_share, views = self._view_rate(day)
+        in_category = (w.item_category == w.item_category[i]) & (w.item_created_day <= day)
+        item_share = w.popularity[i] / w.popularity[in_category].sum()
+        reach = user_share * w.category_preference[:, w.item_category[i]]
+        affinity = b.taste_weight * (w.taste @ w.item_embedding[i])
+        exponent = w.elasticity[i] * w.tier_elasticity_multiplier[w.user_tier]
+        lift = w.tier_promo_lift[w.user_tier] if promo else 1.0
+        factor = np.atleast_1d(np.asarray(price, float)) / w.base_price[i]
+        p_cart = b.cart_rate * np.exp(affinity) * factor[:, None] ** exponent * lift
+        units = (
+            views * item_share * (np.minimum(p_cart, 1.0) @ reach)
+            * b.purchase_given_cart * (1 + b.extra_quantity_mean)
+        )  # fmt: skip
+        return float(units[0]) if np.ndim(price) == 0 else units.reshape(np.shape(price))
+
+    def planned_daily_units(self) -> np.ndarray:
+        """A rough per-item daily demand at base price: what the shop plans stock with."""
+        w, b = self.world, self.cfg.behaviour
+        user_share, views = self._view_rate(0)
+        category_reach = user_share @ w.category_preference
+        in_category = np.bincount(w.item_category, weights=w.popularity)
+        share = w.popularity / in_category[w.item_category] * category_reach[w.item_category]
+        mean_cart = b.cart_rate * np.exp(b.taste_weight * 0.4)
+        return views * share * mean_cart * b.purchase_given_cart * (1 + b.extra_quantity_mean)
+
+    # --- tables -------------------------------------------------------------------------
+    def items_frame(self) -> pl.DataFrame:
+        """Per-item truth: category, prices, cost, popularity and the true elasticity."""
+        w = self.world
+        return pl.DataFrame(
+            {
+                "item_id": w.item_ids,
+                "category": w.category_names[w.item_category],
+                "base_price": w.base_price,
+                "unit_cost": w.unit_cost,
+                "popularity": w.popularity,
+                "elasticity": w.elasticity,
+                "category_elasticity": w.category_elasticity[w.item_category],
+                "created_day": w.item_created_day,
+                "price_test": w.item_price_test,
+            }
+        )
+
+    def users_frame(self) -> pl.DataFrame:
+        """Per-shopper truth: price-sensitivity tier, activity and sign-up day."""
+        w = self.world
+        return pl.DataFrame(
+            {
+                "user_id": w.user_ids,
+                "tier": w.tier_names[w.user_tier],
+                "activity": w.activity,
+                "signup_day": w.user_signup_day,
+            }
+        )

@@ -1,0 +1,19 @@
+"""The feed contract: schemas of the five input tables, their validator and atomic storage."""
+
+from storefront.feeds.schemas import FEED_NAMES, SCHEMAS, Column, FeedSchema, Kind
+from storefront.feeds.store import Feeds, read_feeds, write_feeds
+from storefront.feeds.validate import FeedValidationError, validate_feeds, validate_frame
+
+__all__ = [
+    "FEED_NAMES",
+    "SCHEMAS",
+    "Column",
+    "FeedSchema",
+    "FeedValidationError",
+    "Feeds",
+    "Kind",
+    "read_feeds",
+    "validate_feeds",
+    "validate_frame",
+    "write_feeds",
+]

@@ -1,0 +1,129 @@
+"""Reading and writing feed directories.
+
+A feed directory holds ``events.parquet``, ``catalog.parquet``, ``inventory.parquet``,
+``prices.parquet`` and ``sales.parquet`` (each optional where a pipeline does not need it),
+plus any side files a source adds (the simulator's ``ground_truth.npz``). Writes are
+all-or-nothing: everything is validated, written to a temporary sibling folder, and only
+then swapped in by rename, so a failed load leaves the previous data untouched.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import polars as pl
+
+from storefront.feeds.schemas import FEED_NAMES, SCHEMAS
+from storefront.feeds.validate import FeedValidationError, validate_feeds
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Feeds:
+    """Validated feed tables of one shop; a table is ``None`` when the feed is absent."""
+
+    events: pl.DataFrame | None = None
+    catalog: pl.DataFrame | None = None
+    inventory: pl.DataFrame | None = None
+    prices: pl.DataFrame | None = None
+    sales: pl.DataFrame | None = None
+
+    def present(self) -> dict[str, pl.DataFrame]:
+        """The tables that are there, by feed name."""
+        return {f.name: t for f in fields(self) if (t := getattr(self, f.name)) is not None}
+
+    def require(self, *names: str) -> None:
+        """Raise :class:`FeedValidationError` if any of ``names`` is absent."""
+        for name in names:
+            if getattr(self, name) is None:
+                raise FeedValidationError(SCHEMAS[name].file_name, "feed is required but missing")
+
+
+def read_feeds(data_dir: Path | str, required: Iterable[str] = ()) -> Feeds:
+    """Read and validate every feed present in ``data_dir``.
+
+    Args:
+        data_dir: The feed directory.
+        required: Feed names the caller cannot do without.
+
+    Returns:
+        The validated feeds.
+
+    Raises:
+        FileNotFoundError: ``data_dir`` does not exist.
+        FeedValidationError: A required feed is missing or a feed breaks the contract.
+    """
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise FileNotFoundError(f"feed directory {data_dir} does not exist")
+    frames: dict[str, pl.DataFrame] = {}
+    for name in FEED_NAMES:
+        path = data_dir / SCHEMAS[name].file_name
+        if path.exists():
+            try:
+                frames[name] = pl.read_parquet(path)
+            except (OSError, pl.exceptions.PolarsError) as exc:
+                raise FeedValidationError(path.name, f"not a readable parquet file: {exc}") from exc
+    feeds = Feeds(**validate_feeds(frames))
+    feeds.require(*required)
+    if feeds.inventory is None and feeds.events is not None:
+        log.info("no inventory feed in %s: stock is treated as unlimited", data_dir)
+    return feeds
+
+
+def write_feeds(
+    feeds: Feeds | Mapping[str, pl.DataFrame],
+    data_dir: Path | str,
+    side_files: Mapping[str, Callable[[Path], None]] | None = None,
+) -> Feeds:
+    """Validate ``feeds`` and replace ``data_dir`` with them in one rename.
+
+    Args:
+        feeds: The tables to write.
+        data_dir: Destination folder; its previous content is replaced only on success.
+        side_files: Extra files to write alongside, as ``{file name: writer(path)}``.
+
+    Returns:
+        The validated feeds as written.
+
+    Raises:
+        FeedValidationError: A table breaks the contract; nothing is written.
+    """
+    frames = feeds.present() if isinstance(feeds, Feeds) else dict(feeds)
+    clean = Feeds(**validate_feeds(frames))
+    data_dir = Path(data_dir).resolve()
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = data_dir.parent / f".{data_dir.name}.tmp-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    try:
+        for name, table in clean.present().items():
+            table.write_parquet(tmp / SCHEMAS[name].file_name, compression="zstd")
+        for file_name, writer in (side_files or {}).items():
+            writer(tmp / file_name)
+        _swap_in(tmp, data_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return clean
+
+
+def _swap_in(new: Path, target: Path) -> None:
+    """Replace ``target`` with ``new``: two renames, with the old copy restored on failure."""
+    if not target.exists():
+        os.rename(new, target)
+        return
+    old = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:8]}"
+    os.rename(target, old)
+    try:
+        os.rename(new, target)
+    except OSError:
+        os.rename(old, target)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
