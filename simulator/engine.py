@@ -248,9 +248,7 @@ class _Simulator:
         self.shock = centred - sd**2 / 2
 
 
-def simulate(
-    cfg: SimulationConfig, on_day: Callable[[int], None] | None = None
-) -> Simulation:
+def simulate(cfg: SimulationConfig, on_day: Callable[[int], None] | None = None) -> Simulation:
     """Run the simulation described by ``cfg``.
 
     Args:
@@ -267,5 +265,3 @@ def simulate(
             on_day(day)
     feeds = build_feeds(cfg, sim.world, _Log.concat(sim.log.events), _Log.concat(sim.log.days))
     return Simulation(feeds=feeds, truth=GroundTruth(cfg, sim.world))
-
-

@@ -45,14 +45,16 @@ def _catalog(cfg: SimulationConfig, world: World, rng: np.random.Generator) -> p
         {
             "item_id": world.item_ids,
             "category": world.category_names[world.item_category],
-            "brand": [f"brand_{c:02d}_{b}" for c, b in zip(world.item_category, brand, strict=True)],
+            "brand": [
+                f"brand_{c:02d}_{b}" for c, b in zip(world.item_category, brand, strict=True)
+            ],
             "base_price": world.base_price,
             "unit_cost": world.unit_cost,
-            "created_second": world.item_created_day * 86_400.0 + rng.uniform(0, 86_400, len(brand)),
+            "created_day": world.item_created_day,
         }
     ).select(
         "item_id", "category", "brand", "base_price", "unit_cost",
-        created_at=_at(cfg, pl.col("created_second")),
+        created_at=_at(cfg, pl.col("created_day") * 86_400.0),
     )  # fmt: skip
 
 

@@ -61,7 +61,9 @@ class World:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-def traffic_multiplier(cfg: SimulationConfig, days: np.ndarray, promo_days: np.ndarray) -> np.ndarray:
+def traffic_multiplier(
+    cfg: SimulationConfig, days: np.ndarray, promo_days: np.ndarray
+) -> np.ndarray:
     """Relative session volume on each day: weekly profile × yearly wave × promotion days."""
     dates = np.datetime64(cfg.start_date, "D") + days.astype("timedelta64[D]")
     weekday = (dates.astype("int64") - 4) % 7  # 1970-01-01 was a Thursday; Monday = 0

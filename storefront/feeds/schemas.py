@@ -166,7 +166,5 @@ SALES = FeedSchema(
     key=("item_id", "location_id", "period_start"),
 )
 
-SCHEMAS: dict[str, FeedSchema] = {
-    s.name: s for s in (EVENTS, CATALOG, INVENTORY, PRICES, SALES)
-}
+SCHEMAS: dict[str, FeedSchema] = {s.name: s for s in (EVENTS, CATALOG, INVENTORY, PRICES, SALES)}
 FEED_NAMES: tuple[str, ...] = tuple(SCHEMAS)

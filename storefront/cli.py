@@ -1,0 +1,171 @@
+"""The ``storefront`` command line: one command per pipeline step.
+
+Every command that reads or writes feeds takes ``--data-dir DIR``; errors in the user's
+input end the command with a message naming what was wrong and a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, ParamSpec, TypeVar
+
+import typer
+from rich.logging import RichHandler
+from rich.table import Table
+
+from storefront.config import ConfigError, default_data_dir, load_config
+from storefront.feeds import Feeds, FeedValidationError, read_feeds, write_feeds
+from storefront.progress import console, progress_bar
+from storefront.summary import summary_tables
+
+app = typer.Typer(
+    help="Storefront ML: recommendations and dynamic pricing for online shops.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        help="Feed directory (events/catalog/inventory/prices/sales .parquet). "
+        "Default: $STOREFRONT_DATA_DIR or data/feeds.",
+    ),
+]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _user_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Turn errors in the user's input into a one-line message and exit code 1."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except FeedValidationError as exc:
+            console.print(f"[bold red]refused:[/] {exc}")
+            console.print("nothing was written; the previous data is untouched")
+        except (ConfigError, FileNotFoundError, ValueError) as exc:
+            console.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(code=1)
+
+    return wrapper
+
+
+@app.callback()
+def main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+    """Set up logging for every command."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(message)s",
+        handlers=[RichHandler(console=console, show_path=False)],
+    )
+
+
+def _print_summary(feeds: Feeds, data_dir: Path) -> None:
+    typer.echo(f"feeds in {data_dir}")
+    for table in summary_tables(feeds):
+        console.print(table)
+
+
+def _simulate(data_dir: Path, config: Path | None, seed: int | None, scale: float) -> Feeds:
+    from simulator import SimulationConfig, simulate
+    from simulator.truth import TRUTH_FILE
+
+    cfg = load_config(SimulationConfig, config, name="simulation")
+    if seed is not None:
+        cfg = cfg.model_copy(update={"seed": seed})
+    if scale != 1.0:
+        cfg = cfg.scaled(scale)
+    with progress_bar("simulating the storefront (days)", cfg.days) as advance:
+        sim = simulate(cfg, on_day=lambda _day: advance(1))
+    with progress_bar(f"writing feeds to {data_dir}", None):
+        return write_feeds(sim.feeds, data_dir, side_files={TRUTH_FILE: sim.truth.save})
+
+
+@app.command("simulate")
+@_user_errors
+def simulate_command(
+    data_dir: DataDir = None,
+    config: Annotated[
+        Path | None, typer.Option(help="Simulation YAML (default: configs/simulation.yaml).")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Override the configured seed.")] = None,
+    scale: Annotated[
+        float, typer.Option(min=0.001, help="Scale users, items and sessions by this factor.")
+    ] = 1.0,
+) -> None:
+    """Simulate a storefront with known truth and write its feeds and ground truth."""
+    data_dir = data_dir or default_data_dir()
+    started = time.perf_counter()
+    feeds = _simulate(data_dir, config, seed, scale)
+    typer.echo(f"simulated in {time.perf_counter() - started:.1f} s")
+    _print_summary(feeds, data_dir)
+
+
+@app.command("load")
+@_user_errors
+def load_command(
+    name: Annotated[
+        str, typer.Argument(help="Data set: online_retail, breakfast_at_the_frat or m5_tiny.")
+    ],
+    data_dir: DataDir = None,
+    source: Annotated[
+        Path | None, typer.Option(help="Raw data (default: the copy in ../shared/data).")
+    ] = None,
+) -> None:
+    """Load a real retail data set into a validated feed directory."""
+    from loaders import load
+
+    data_dir = data_dir or default_data_dir()
+    with progress_bar(f"loading {name}", None):
+        result = load(name, source)
+    with progress_bar(f"validating and writing feeds to {data_dir}", None):
+        feeds = write_feeds(result.frames, data_dir)
+    report = Table(title=f"{name}: rows dropped", title_justify="left")
+    report.add_column("reason")
+    report.add_column("rows", justify="right")
+    for reason, rows in result.dropped.items():
+        report.add_row(reason, f"{rows:,}")
+    report.add_row("[bold]kept", f"[bold]{result.kept_rows:,} of {result.source_rows:,}")
+    console.print(report)
+    _print_summary(feeds, data_dir)
+
+
+@app.command("validate")
+@_user_errors
+def validate_command(data_dir: DataDir = None) -> None:
+    """Check every feed in a directory against the contract; exit 1 naming the first fault."""
+    data_dir = data_dir or default_data_dir()
+    with progress_bar(f"validating {data_dir}", None):
+        feeds = read_feeds(data_dir)
+    if not feeds.present():
+        raise FileNotFoundError(f"no feed files (*.parquet) in {data_dir}")
+    typer.echo("valid: every feed meets the contract")
+    _print_summary(feeds, data_dir)
+
+
+@app.command("quickstart")
+@_user_errors
+def quickstart_command(
+    data_dir: DataDir = None,
+    config: Annotated[
+        Path | None, typer.Option(help="Simulation YAML (default: configs/simulation.yaml).")
+    ] = None,
+) -> None:
+    """The main job: simulate a shop, validate its feeds and summarise them."""
+    data_dir = data_dir or default_data_dir()
+    console.rule("1/2 simulate")
+    _simulate(data_dir, config, seed=None, scale=1.0)
+    console.rule("2/2 validate")
+    with progress_bar(f"validating {data_dir}", None):
+        feeds = read_feeds(data_dir, required=("events", "catalog", "inventory", "prices"))
+    _print_summary(feeds, data_dir)
+    typer.echo("quickstart done")
