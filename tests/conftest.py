@@ -1,0 +1,47 @@
+"""Shared fixtures: small simulated shops, built once per test session."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from simulator import TRUTH_FILE, Simulation, SimulationConfig, simulate
+from storefront.feeds import write_feeds
+
+
+def small_config(**overrides: object) -> SimulationConfig:
+    """A shop small enough for unit tests (about 30k events, well under a second)."""
+    base = SimulationConfig(days=60, n_users=3000).model_copy(
+        update={"catalog": SimulationConfig().catalog.model_copy(update={"n_items": 300})}
+    )
+    base = base.model_copy(
+        update={"behaviour": base.behaviour.model_copy(update={"sessions_per_day": 120})}
+    )
+    return base.model_copy(update=overrides)
+
+
+@pytest.fixture(scope="session")
+def make_config() -> Callable[..., SimulationConfig]:
+    """The small test shop's configuration, with top-level overrides."""
+    return small_config
+
+
+@pytest.fixture(scope="session")
+def small_sim() -> Simulation:
+    return simulate(small_config())
+
+
+@pytest.fixture(scope="session")
+def default_sim() -> Simulation:
+    """The default-size shop (about 2M events, a few seconds)."""
+    return simulate(SimulationConfig())
+
+
+@pytest.fixture()
+def feed_dir(small_sim: Simulation, tmp_path: Path) -> Path:
+    """A fresh feed directory holding the small shop's feeds and truth."""
+    path = tmp_path / "feeds"
+    write_feeds(small_sim.feeds, path, side_files={TRUTH_FILE: small_sim.truth.save})
+    return path

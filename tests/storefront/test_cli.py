@@ -1,0 +1,83 @@
+"""The ``storefront`` command line, run as a user would."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from storefront.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture()
+def small_yaml(tmp_path: Path) -> Path:
+    path = tmp_path / "small.yaml"
+    path.write_text(
+        "days: 30\nn_users: 500\ncatalog: {n_items: 60}\nbehaviour: {sessions_per_day: 60}\n"
+    )
+    return path
+
+
+def test_simulate_writes_feeds_and_truth(tmp_path: Path, small_yaml: Path) -> None:
+    out = tmp_path / "shop"
+    result = runner.invoke(app, ["simulate", "--data-dir", str(out), "--config", str(small_yaml)])
+    assert result.exit_code == 0, result.output
+    assert {p.name for p in out.iterdir()} == {
+        "events.parquet",
+        "catalog.parquet",
+        "inventory.parquet",
+        "prices.parquet",
+        "sales.parquet",
+        "ground_truth.npz",
+    }
+    assert "events.parquet" in result.output
+
+
+def test_validate_accepts_good_and_refuses_corrupt_feeds(feed_dir: Path) -> None:
+    ok = runner.invoke(app, ["validate", "--data-dir", str(feed_dir)])
+    assert ok.exit_code == 0, ok.output
+    assert "valid" in ok.output
+
+    catalog = pl.read_parquet(feed_dir / "catalog.parquet")
+    catalog.with_columns(
+        base_price=pl.when(pl.int_range(pl.len()) == 12).then(0.0).otherwise("base_price")
+    ).write_parquet(feed_dir / "catalog.parquet")
+    bad = runner.invoke(app, ["validate", "--data-dir", str(feed_dir)])
+    assert bad.exit_code == 1
+    assert "catalog.parquet, row 12, column 'base_price'" in " ".join(bad.output.split())
+
+
+def test_validate_on_an_empty_directory_fails(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["validate", "--data-dir", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "no feed files" in result.output
+
+
+def test_unknown_loader_is_named(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["load", "nope", "--data-dir", str(tmp_path / "x")])
+    assert result.exit_code == 1
+    assert "unknown loader 'nope'" in result.output
+    assert not (tmp_path / "x").exists()
+
+
+def test_bad_config_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("catalog: {n_items: lots}\n")
+    result = runner.invoke(
+        app, ["simulate", "--data-dir", str(tmp_path / "x"), "--config", str(path)]
+    )
+    assert result.exit_code == 1
+    assert "catalog.n_items" in result.output
+
+
+@pytest.mark.slow
+def test_quickstart_simulates_validates_and_summarises(tmp_path: Path, small_yaml: Path) -> None:
+    out = tmp_path / "feeds"
+    result = runner.invoke(app, ["quickstart", "--data-dir", str(out), "--config", str(small_yaml)])
+    assert result.exit_code == 0, result.output
+    assert "quickstart done" in result.output
+    assert "purchase events" in result.output

@@ -1,0 +1,181 @@
+"""Each class of bad input is refused whole, with the file, row and column named."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from simulator import Simulation
+from storefront.feeds import FeedValidationError, read_feeds, validate_feeds, write_feeds
+
+Frames = dict[str, pl.DataFrame]
+
+
+def _set(frames: Frames, feed: str, column: str, row: int, value: object) -> Frames:
+    table = frames[feed]
+    series = table[column].to_list()
+    series[row] = value
+    return {
+        **frames,
+        feed: table.with_columns(pl.Series(column, series, dtype=table[column].dtype)),
+    }
+
+
+def _with(frames: Frames, feed: str, table: pl.DataFrame) -> Frames:
+    return {**frames, feed: table}
+
+
+def _prices_as_text(frames: Frames) -> Frames:
+    return _with(frames, "events", frames["events"].with_columns(pl.col("unit_price").cast(str)))
+
+
+CASES: dict[str, tuple[Callable[[Frames], Frames], str, str | None, int | None, str]] = {
+    "missing column": (
+        lambda f: _with(f, "events", f["events"].drop("quantity")),
+        "events.parquet", "quantity", None, "missing required column",
+    ),
+    "unknown column": (
+        lambda f: _with(f, "catalog", f["catalog"].with_columns(colour=pl.lit("red"))),
+        "catalog.parquet", "colour", None, "unknown column",
+    ),
+    "wrong type": (
+        lambda f: _set(_prices_as_text(f), "events", "unit_price", 17, "twelve"),
+        "events.parquet", "unit_price", 17, "'twelve' is not a float",
+    ),
+    "integer ids": (
+        lambda f: _with(
+            f, "catalog", f["catalog"].with_columns(pl.int_range(pl.len()).alias("category"))
+        ),
+        "catalog.parquet", "category", None, "wrong type",
+    ),
+    "negative quantity": (
+        lambda f: _set(f, "events", "quantity", 5, -2),
+        "events.parquet", "quantity", 5, "quantity >= 1",
+    ),
+    "zero quantity": (
+        lambda f: _set(f, "events", "quantity", 9, 0),
+        "events.parquet", "quantity", 9, "quantity >= 1",
+    ),
+    "negative stock": (
+        lambda f: _set(f, "inventory", "on_hand", 3, -1),
+        "inventory.parquet", "on_hand", 3, "on_hand >= 0",
+    ),
+    "negative units": (
+        lambda f: _set(f, "sales", "units", 4, -1.0),
+        "sales.parquet", "units", 4, "units >= 0",
+    ),
+    "zero price": (
+        lambda f: _set(f, "prices", "price", 2, 0.0),
+        "prices.parquet", "price", 2, "price > 0",
+    ),
+    "negative base price": (
+        lambda f: _set(f, "catalog", "base_price", 7, -3.5),
+        "catalog.parquet", "base_price", 7, "base_price > 0",
+    ),
+    "unknown event type": (
+        lambda f: _set(f, "events", "event_type", 11, "click"),
+        "events.parquet", "event_type", 11, "unknown value 'click'",
+    ),
+    "naive timestamps": (
+        lambda f: _with(
+            f, "events", f["events"].with_columns(pl.col("timestamp").dt.replace_time_zone(None))
+        ),
+        "events.parquet", "timestamp", 0, "naive timestamp",
+    ),
+    "duplicate event id": (
+        lambda f: _set(f, "events", "event_id", 20, f["events"]["event_id"][3]),
+        "events.parquet", "event_id", 20, "duplicate key",
+    ),
+    "item not in catalog": (
+        lambda f: _set(f, "events", "item_id", 30, "no-such-item"),
+        "events.parquet", "item_id", 30, "not in the catalog",
+    ),
+    "missing user": (
+        lambda f: _set(f, "events", "user_id", 8, None),
+        "events.parquet", "user_id", 8, "missing value",
+    ),
+}  # fmt: skip
+
+
+def _snapshot(path: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(path.iterdir())}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_bad_input_is_refused_naming_file_row_and_column(
+    case: str, small_sim: Simulation, feed_dir: Path
+) -> None:
+    corrupt, file, column, row, reason = CASES[case]
+    before = _snapshot(feed_dir)
+    frames = corrupt(small_sim.feeds.present())
+
+    with pytest.raises(FeedValidationError) as caught:
+        write_feeds(frames, feed_dir)
+
+    error = caught.value
+    assert (error.file, error.column, error.row) == (file, column, row)
+    assert reason in str(error)
+    assert file in str(error)
+    if row is not None:
+        assert f"row {row}" in str(error)
+    # refused whole: the previous feeds are untouched and no temporary folder is left
+    assert _snapshot(feed_dir) == before
+    assert sorted(p.name for p in feed_dir.parent.iterdir()) == ["feeds"]
+
+
+def test_corrupt_file_on_disk_is_refused_when_read(feed_dir: Path) -> None:
+    events = pl.read_parquet(feed_dir / "events.parquet")
+    events.with_columns(
+        quantity=pl.when(pl.int_range(pl.len()) == 42).then(-5).otherwise(pl.col("quantity"))
+    ).write_parquet(feed_dir / "events.parquet")
+
+    with pytest.raises(FeedValidationError, match=r"events.parquet, row 42, column 'quantity'"):
+        read_feeds(feed_dir)
+
+
+def test_unreadable_file_is_refused(feed_dir: Path) -> None:
+    (feed_dir / "prices.parquet").write_text("not parquet")
+    with pytest.raises(FeedValidationError, match=r"prices\.parquet: not a readable parquet"):
+        read_feeds(feed_dir)
+
+
+def test_counts_every_row_breaking_the_rule(small_sim: Simulation) -> None:
+    frames = small_sim.feeds.present()
+    events = frames["events"].with_columns(
+        unit_price=pl.when(pl.int_range(pl.len()) % 100 == 0).then(0.0).otherwise("unit_price")
+    )
+    with pytest.raises(FeedValidationError) as caught:
+        validate_feeds(frames | {"events": events})
+    assert caught.value.n_rows == (events.height + 99) // 100
+
+
+def test_timezone_aware_timestamps_are_normalised_to_utc(small_sim: Simulation) -> None:
+    frames = small_sim.feeds.present()
+    events = frames["events"].with_columns(pl.col("timestamp").dt.convert_time_zone("Asia/Tokyo"))
+    clean = validate_feeds({"catalog": frames["catalog"], "events": events})["events"]
+    assert clean.schema["timestamp"] == pl.Datetime("us", "UTC")
+    assert clean["timestamp"].equals(frames["events"]["timestamp"])
+
+
+def test_integer_columns_are_widened(small_sim: Simulation) -> None:
+    frames = small_sim.feeds.present()
+    inventory = frames["inventory"].with_columns(pl.col("on_hand").cast(pl.Int32))
+    clean = validate_feeds({"catalog": frames["catalog"], "inventory": inventory})
+    assert clean["inventory"].schema["on_hand"] == pl.Int64
+
+
+def test_optional_feeds_may_be_absent_but_required_ones_are_named(feed_dir: Path) -> None:
+    (feed_dir / "inventory.parquet").unlink()
+    feeds = read_feeds(feed_dir, required=("events", "catalog"))
+    assert feeds.inventory is None
+    with pytest.raises(FeedValidationError, match=r"inventory\.parquet: feed is required"):
+        read_feeds(feed_dir, required=("inventory",))
+
+
+def test_missing_directory_is_named(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        read_feeds(tmp_path / "nowhere")
