@@ -14,9 +14,9 @@ from loaders.base import LoadResult
 from loaders.breakfast_at_the_frat import load_breakfast_at_the_frat
 from loaders.m5_tiny import load_m5_tiny
 from loaders.online_retail import load_online_retail
-from storefront.config import PROJECT_ROOT
+from storefront.config import shared_data_dir
 
-SHARED_DATA: Path = PROJECT_ROOT.parent / "shared" / "data"
+SHARED_DATA: Path = shared_data_dir()
 """Folder of the shared real data sets (read in place, never copied into the repo)."""
 
 LOADERS: dict[str, Callable[[Path], LoadResult]] = {

@@ -28,6 +28,11 @@ def default_data_dir() -> Path:
     return Path(os.environ.get("STOREFRONT_DATA_DIR", PROJECT_ROOT / "data" / "feeds"))
 
 
+def shared_data_dir() -> Path:
+    """The shared real data sets (``$STOREFRONT_SHARED_DATA`` or ``../shared/data``)."""
+    return Path(os.environ.get("STOREFRONT_SHARED_DATA", PROJECT_ROOT.parent / "shared" / "data"))
+
+
 class ConfigError(ValueError):
     """A configuration file is missing, is not valid YAML, or does not match its model."""
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from loaders import DEFAULT_SOURCES, LoadResult, load
+from loaders import LoadResult, load
 from loaders.breakfast_at_the_frat import load_breakfast_at_the_frat
 from storefront.feeds import validate_feeds
 
@@ -85,8 +85,6 @@ def test_missing_products_file_is_named(tmp_path: Path):
 
 @pytest.fixture(scope="module")
 def real() -> LoadResult:
-    if not DEFAULT_SOURCES["breakfast_at_the_frat"].exists():
-        pytest.skip("shared Breakfast at the Frat data not available")
     return load("breakfast_at_the_frat")
 
 

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from loaders import DEFAULT_SOURCES, LOADERS, load
-from storefront.config import PROJECT_ROOT
+from storefront.config import shared_data_dir
 
 NAMES = {"online_retail", "breakfast_at_the_frat", "m5_tiny"}
 
@@ -17,7 +17,7 @@ NAMES = {"online_retail", "breakfast_at_the_frat", "m5_tiny"}
 def test_registry_names_and_default_sources():
     assert set(LOADERS) == NAMES
     assert set(DEFAULT_SOURCES) == NAMES
-    shared = PROJECT_ROOT.parent / "shared" / "data"
+    shared = shared_data_dir()
     assert all(path.is_relative_to(shared) for path in DEFAULT_SOURCES.values())
     assert DEFAULT_SOURCES["online_retail"].suffix == ".parquet"
     assert DEFAULT_SOURCES["m5_tiny"].suffix == ".parquet"

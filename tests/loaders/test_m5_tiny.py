@@ -68,8 +68,6 @@ def test_synthetic_catalog(synthetic: LoadResult):
 
 @pytest.fixture(scope="module")
 def real() -> LoadResult:
-    if not DEFAULT_SOURCES["m5_tiny"].exists():
-        pytest.skip("shared M5 tiny data not available")
     return load("m5_tiny")
 
 

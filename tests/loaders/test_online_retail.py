@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from loaders import DEFAULT_SOURCES, LoadResult, load
+from loaders import LoadResult, load
 from loaders.online_retail import SERVICE_CODES, load_online_retail
 from storefront.feeds import validate_feeds
 
@@ -101,8 +101,6 @@ def test_synthetic_float_customer_ids_lose_trailing_zero(tmp_path: Path):
 
 @pytest.fixture(scope="module")
 def real() -> LoadResult:
-    if not DEFAULT_SOURCES["online_retail"].exists():
-        pytest.skip("shared Online Retail data not available")
     return load("online_retail")
 
 
