@@ -81,3 +81,19 @@ def test_quickstart_simulates_validates_and_summarises(tmp_path: Path, small_yam
     assert result.exit_code == 0, result.output
     assert "quickstart done" in result.output
     assert "purchase events" in result.output
+
+
+@pytest.mark.real_data
+def test_load_writes_a_valid_feed_directory_and_reports_drops(tmp_path: Path) -> None:
+    out = tmp_path / "retail"
+    result = runner.invoke(app, ["load", "online_retail", "--data-dir", str(out)])
+    assert result.exit_code == 0, result.output
+    assert {"cancellation", "missing_customer", "kept"} <= set(result.output.split())
+    check = runner.invoke(app, ["validate", "--data-dir", str(out)])
+    assert check.exit_code == 0, check.output
+    assert sorted(p.name for p in out.iterdir()) == [
+        "catalog.parquet",
+        "events.parquet",
+        "prices.parquet",
+        "sales.parquet",
+    ]
