@@ -24,6 +24,10 @@ from storefront.feeds.validate import FeedValidationError, validate_feeds
 
 log = logging.getLogger(__name__)
 
+DERIVED_DIRS: tuple[str, ...] = ("feature_store",)
+"""Sub-folders derived from the feeds (not feeds themselves) that survive a feed rewrite,
+so that incremental pipelines can pick up where they left off."""
+
 
 @dataclass(frozen=True)
 class Feeds:
@@ -115,15 +119,26 @@ def write_feeds(
 
 
 def _swap_in(new: Path, target: Path) -> None:
-    """Replace ``target`` with ``new``: two renames, with the old copy restored on failure."""
+    """Replace ``target`` with ``new`` by renames, restoring the old copy on failure.
+
+    Derived sub-folders (:data:`DERIVED_DIRS`) move from the old copy into the new one.
+    """
     if not target.exists():
         os.rename(new, target)
         return
+    kept = [name for name in DERIVED_DIRS if (target / name).is_dir() and not (new / name).exists()]
+    for name in kept:
+        os.rename(target / name, new / name)
     old = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:8]}"
-    os.rename(target, old)
     try:
-        os.rename(new, target)
+        os.rename(target, old)
+        try:
+            os.rename(new, target)
+        except OSError:
+            os.rename(old, target)
+            raise
     except OSError:
-        os.rename(old, target)
+        for name in kept:
+            os.rename(new / name, target / name)
         raise
     shutil.rmtree(old, ignore_errors=True)

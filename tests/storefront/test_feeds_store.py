@@ -45,3 +45,11 @@ def test_validation_happens_before_anything_is_written(
         write_feeds({"catalog": bad}, target)
     assert not target.exists()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_derived_folders_survive_a_feed_rewrite(small_sim: Simulation, feed_dir: Path) -> None:
+    (feed_dir / "feature_store").mkdir()
+    (feed_dir / "feature_store" / "registry.db").write_text("state")
+    write_feeds({"catalog": small_sim.feeds.catalog}, feed_dir)
+    assert (feed_dir / "feature_store" / "registry.db").read_text() == "state"
+    assert sorted(p.name for p in feed_dir.iterdir()) == ["catalog.parquet", "feature_store"]

@@ -1,0 +1,156 @@
+"""Item features: daily snapshots of demand, conversion, price, margin and stock.
+
+One row per item and day from the item's first day in the data (or its launch, if later)
+to the last day of data, stamped at the end of the day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from features.config import ItemFeatureConfig
+from features.pipelines.daily import TIMESTAMP, day_of, dense_days, end_of_day, safe_ratio
+
+COUNTED = ("views", "carts", "purchases", "units")
+
+
+def _daily_activity(events: pl.LazyFrame) -> pl.LazyFrame:
+    purchase = pl.col("event_type") == "purchase"
+    return (
+        events.with_columns(day=day_of(pl.col("timestamp")))
+        .group_by("item_id", "day")
+        .agg(
+            views=(pl.col("event_type") == "view").sum(),
+            carts=(pl.col("event_type") == "add_to_cart").sum(),
+            purchases=purchase.sum(),
+            units=pl.col("quantity").filter(purchase).sum(),
+            seen_price=pl.col("unit_price").mean(),
+        )
+    )
+
+
+def _prices_by_day(prices: pl.LazyFrame | None) -> pl.LazyFrame | None:
+    """The list price in force at the end of each day a price was set."""
+    if prices is None:
+        return None
+    return (
+        prices.with_columns(day=day_of(pl.col("valid_from")))
+        .sort("valid_from")
+        .group_by("item_id", "day")
+        .agg(list_price=pl.col("price").last(), promo=pl.col("promo").last())
+        .sort("day")
+    )
+
+
+def _stock_by_day(inventory: pl.LazyFrame | None) -> pl.LazyFrame | None:
+    """The last stock snapshot of each day that has one."""
+    if inventory is None:
+        return None
+    return (
+        inventory.with_columns(day=day_of(pl.col("timestamp")))
+        .sort("timestamp")
+        .group_by("item_id", "day")
+        .agg(pl.col("on_hand").last(), pl.col("on_order").last())
+        .sort("day")
+    )
+
+
+def item_features(
+    events: pl.LazyFrame,
+    catalog: pl.LazyFrame,
+    prices: pl.LazyFrame | None,
+    inventory: pl.LazyFrame | None,
+    first_day: dt.date,
+    last_day: dt.date,
+    cfg: ItemFeatureConfig,
+) -> pl.DataFrame:
+    """Daily item snapshots.
+
+    Args:
+        events: The events feed.
+        catalog: The catalog feed.
+        prices: The prices feed, if any (else the price seen in events, else base price).
+        inventory: The inventory feed, if any (else stock columns are null: unlimited).
+        first_day: First day of the grid (items launched later start at launch).
+        last_day: Last day of the grid.
+        cfg: Windows and horizons.
+
+    Returns:
+        item_id, event_timestamp and the features (see the README's feature list).
+    """
+    starts = catalog.select(
+        "item_id",
+        first_day=pl.max_horizontal(day_of(pl.col("created_at")), pl.lit(first_day)),
+    )
+    grid = (
+        dense_days(starts, "item_id", last_day)
+        .join(_daily_activity(events), on=["item_id", "day"], how="left")
+        .with_columns(pl.col(COUNTED).fill_null(0))
+        .join(catalog.select("item_id", "base_price", "unit_cost", "created_at"), on="item_id")
+        .sort("day")
+    )
+    if (daily_prices := _prices_by_day(prices)) is not None:
+        grid = grid.join_asof(daily_prices, on="day", by="item_id", check_sortedness=False)
+    else:
+        grid = grid.with_columns(list_price=pl.lit(None, pl.Float64), promo=pl.lit(None, pl.Boolean))
+    if (stock := _stock_by_day(inventory)) is not None:
+        grid = grid.join_asof(stock, on="day", by="item_id", check_sortedness=False)
+    else:
+        grid = grid.with_columns(on_hand=pl.lit(None, pl.Int64), on_order=pl.lit(None, pl.Int64))
+    windows = [
+        pl.col(c).rolling_sum(window_size=k, min_samples=1).over("item_id").alias(f"{c}_{k}d")
+        for c in COUNTED
+        for k in cfg.windows_days
+    ]
+    price = pl.coalesce(
+        "list_price", pl.col("seen_price").forward_fill().over("item_id"), "base_price"
+    )
+    frame = (
+        grid.sort("item_id", "day")
+        .with_columns(*windows, price=price)
+        .with_columns(
+            lowest_price_30d=pl.col("price")
+            .rolling_min(window_size=cfg.lowest_price_days, min_samples=1)
+            .over("item_id"),
+            units_cover=pl.col("units")
+            .rolling_sum(window_size=cfg.cover_sales_days, min_samples=1)
+            .over("item_id"),
+        )
+        .with_columns(
+            popularity_rank=pl.col("views_7d").rank("min", descending=True).over("day").cast(pl.Int64),
+            cart_rate_7d=safe_ratio(pl.col("carts_7d"), pl.col("views_7d")),
+            conversion_rate_30d=safe_ratio(pl.col("purchases_30d"), pl.col("views_30d")),
+            discount=1 - pl.col("price") / pl.col("base_price"),
+            promo=pl.col("promo").fill_null(False),
+            unit_margin=pl.col("price") - pl.col("unit_cost"),
+            days_of_cover=safe_ratio(
+                pl.col("on_hand").cast(pl.Float64), pl.col("units_cover") / cfg.cover_sales_days
+            ),
+            stockout=pl.col("on_hand") <= 0,
+            age_days=(pl.col("day") - day_of(pl.col("created_at"))).dt.total_days(),
+            **{TIMESTAMP: end_of_day(pl.col("day"))},
+        )
+        .collect()
+    )
+    return frame.select(
+        "item_id",
+        TIMESTAMP,
+        *[f"{c}_{k}d" for c in COUNTED for k in cfg.windows_days],
+        "cart_rate_7d",
+        "conversion_rate_30d",
+        "popularity_rank",
+        "price",
+        "base_price",
+        "discount",
+        "promo",
+        "lowest_price_30d",
+        "unit_cost",
+        "unit_margin",
+        "on_hand",
+        "on_order",
+        "days_of_cover",
+        "stockout",
+        "age_days",
+    ).with_columns(pl.col(pl.UInt32).cast(pl.Int64))
