@@ -26,11 +26,11 @@ from features.definitions import feast_objects
 from features.pipelines.affinity import category_days, user_category_interest, user_interest_profile
 from features.pipelines.daily import TIMESTAMP, day_of, end_of_day
 from features.pipelines.demand import demand_rows, sales_from_items
-from features.pipelines.item import item_features
+from features.pipelines.item import item_features, pack_item_vectors
 from features.pipelines.recent import recent_activity
 from features.pipelines.user import user_features
 from features.store import open_store, ttl
-from features.tables import DEMAND, ITEM, RECENT, USER, USER_CATEGORY, Table
+from features.tables import DEMAND, ITEM, ITEM_SERVING, RECENT, USER, USER_CATEGORY, Table
 from storefront.feeds import Feeds, read_feeds
 
 log = logging.getLogger(__name__)
@@ -81,9 +81,8 @@ def compute_tables(feeds: Feeds, cfg: FeatureConfig) -> dict[Table, pl.DataFrame
         first_day = feeds.events.select(day_of(pl.col("timestamp")).min()).item()
         prices = feeds.prices.lazy() if feeds.prices is not None else None
         stock = feeds.inventory.lazy() if feeds.inventory is not None else None
-        tables[ITEM] = item_features(
-            events, catalog, prices, stock, first_day, last_day, cfg.item
-        )
+        tables[ITEM] = item_features(events, catalog, prices, stock, first_day, last_day, cfg.item)
+        tables[ITEM_SERVING] = pack_item_vectors(tables[ITEM])
         tables[RECENT] = recent_activity(events, cfg.recent)
     sales = feeds.sales
     if sales is None and ITEM in tables:
@@ -128,9 +127,8 @@ def build_features(
         What was built, with row counts per table and seconds per step.
     """
     root = store_dir(data_dir)
-    if rebuild and root.exists():
-        shutil.rmtree(root / "offline", ignore_errors=True)
-        (root / STATE_FILE).unlink(missing_ok=True)
+    if rebuild:
+        reset_store(data_dir, cfg)
     root.mkdir(parents=True, exist_ok=True)
     state = _read_state(root)
     done = dt.date.fromisoformat(state["built_through"]) if "built_through" in state else None
@@ -164,6 +162,17 @@ def build_features(
     _write_state(root, state)
     report.built_through = last_day
     return report
+
+
+def reset_store(data_dir: Path, cfg: FeatureConfig) -> None:
+    """Remove everything the store holds: online values (on any engine), the registry's
+    views, the offline tables and the build state."""
+    root = store_dir(data_dir)
+    if (root / STATE_FILE).exists() or cfg.store.registry == "sql":
+        store = open_store(data_dir, cfg.store)
+        if store.list_feature_views():
+            store.teardown()  # drops online tables / keys of every registered view
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def _materialize(store: object, fresh: dict[Table, pl.DataFrame], bootstrap: bool) -> None:

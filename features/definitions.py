@@ -15,7 +15,7 @@ from feast.data_format import ParquetFormat
 from feast.types import Array, Bool, FeastType, Float64, Int64, String
 
 from features.pipelines.daily import TIMESTAMP
-from features.tables import ALL_TABLES, RECENT, Table
+from features.tables import ALL_TABLES, ITEM, ITEM_SERVING, RECENT, Table
 
 ENTITIES: dict[str, Entity] = {
     key: Entity(name=name, join_keys=[key], value_type=ValueType.STRING, description=text)
@@ -33,6 +33,8 @@ def feast_type(dtype: pl.DataType) -> FeastType | None:
     """The Feast type of a Polars column, or ``None`` for columns Feast does not serve."""
     if dtype == pl.List(pl.String):
         return Array(String)
+    if dtype == pl.List(pl.Float64):
+        return Array(Float64)
     return {pl.Int64: Int64, pl.Float64: Float64, pl.String: String, pl.Boolean: Bool}.get(
         dtype.base_type()
     )
@@ -51,6 +53,13 @@ def _schema(table: Table, store_dir: Path) -> list[Field]:
         for name, dtype in schema.items()
         if name not in (*table.keys, TIMESTAMP) and (kind := feast_type(dtype)) is not None
     ]
+
+
+def _tags(table: Table, store_dir: Path) -> dict[str, str]:
+    """The packed serving view records which item feature each vector position holds."""
+    if table is not ITEM_SERVING:
+        return {}
+    return {"columns": ",".join(field.name for field in _schema(ITEM, store_dir))}
 
 
 def feast_objects(store_dir: Path, ttl: dt.timedelta) -> list[object]:
@@ -76,6 +85,7 @@ def feast_objects(store_dir: Path, ttl: dt.timedelta) -> list[object]:
                 source=source,
                 schema=_schema(table, store_dir),
                 description=table.description,
+                tags=_tags(table, store_dir),
             )
         )
     return objects

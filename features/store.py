@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import time
 import warnings
@@ -60,6 +61,7 @@ def open_store(data_dir: Path, cfg: StoreConfig) -> object:
     """The shop's ``feast.FeatureStore`` (Feast is imported here: it takes seconds)."""
     _utc_process()
     warnings.filterwarnings("ignore", message=".*fetch_arrow_table.*")
+    logging.getLogger("feast").setLevel(logging.WARNING)  # it logs every registry refresh
     from feast import FeatureStore
 
     return FeatureStore(config=repo_config(data_dir, cfg))

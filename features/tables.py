@@ -38,11 +38,21 @@ class Table:
 
 
 USER = Table("user_features", ("user_id",), "Daily shopper snapshot: RFM, lifecycle, windows.")
-ITEM = Table("item_features", ("item_id",), "Daily item snapshot: demand, price, margin, stock.")
+ITEM = Table(
+    "item_features",
+    ("item_id",),
+    "Daily item snapshot: demand, price, margin, stock (online as item_serving).",
+    online=False,
+)
 USER_CATEGORY = Table(
     "user_category_interest",
     ("user_id", "category"),
     "Decayed interest of a shopper in a category (log2, origin units).",
+)
+ITEM_SERVING = Table(
+    "item_serving",
+    ("item_id",),
+    "The item features packed into one vector, for fast online reads (columns in tags).",
 )
 DEMAND = Table(
     "demand",
@@ -55,6 +65,6 @@ RECENT = Table(
     "Real-time: the shopper's last viewed and carted items and current session counts.",
 )
 
-BATCH_TABLES: tuple[Table, ...] = (USER, ITEM, USER_CATEGORY, DEMAND)
+BATCH_TABLES: tuple[Table, ...] = (USER, ITEM, ITEM_SERVING, USER_CATEGORY, DEMAND)
 """Tables built by ``storefront features build``."""
 ALL_TABLES: tuple[Table, ...] = (*BATCH_TABLES, RECENT)

@@ -29,6 +29,9 @@ app = typer.Typer(
     add_completion=False,
 )
 
+features_app = typer.Typer(help="The feature store: build, inspect.", no_args_is_help=True)
+app.add_typer(features_app, name="features")
+
 DataDir = Annotated[
     Path | None,
     typer.Option(
@@ -152,6 +155,60 @@ def validate_command(data_dir: DataDir = None) -> None:
     _print_summary(feeds, data_dir)
 
 
+FeaturesConfig = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        help="Features YAML (default: configs/features.yaml; the scale profile with "
+        "Redis and Postgres is configs/feature_store.scale.yaml).",
+    ),
+]
+
+
+def _build_features(data_dir: Path, config: Path | None, rebuild: bool) -> None:
+    from features.build import build_features
+    from features.config import FeatureConfig
+
+    cfg = load_config(FeatureConfig, config, name="features")
+    steps = ("read feeds", "compute tables", "write offline tables", "apply definitions",
+             "materialize to the online store")  # fmt: skip
+    with progress_bar("building features", len(steps)) as advance:
+        started: list[str] = []
+
+        def step(name: str) -> None:
+            if started:
+                advance(1)
+            started.append(name)
+            console.log(f"features: {name}")
+
+        report = build_features(data_dir, cfg, rebuild=rebuild, step=step)
+        advance(len(steps) - len(started) + 1)
+    table = Table(title=f"features built through {report.built_through}", title_justify="left")
+    table.add_column("table")
+    table.add_column("new rows", justify="right")
+    for name, rows in report.new_rows.items():
+        table.add_row(name, f"{rows:,}")
+    console.print(table)
+    if report.up_to_date:
+        typer.echo("feature store up to date: nothing new in the feeds")
+    for name, seconds in report.seconds.items():
+        typer.echo(f"  {name}: {seconds:.1f} s")
+
+
+@features_app.command("build")
+@_user_errors
+def features_build_command(
+    data_dir: DataDir = None,
+    config: FeaturesConfig = None,
+    rebuild: Annotated[
+        bool, typer.Option(help="Forget earlier builds and recompute everything.")
+    ] = False,
+) -> None:
+    """Compute feature tables from the feeds, apply them to Feast and materialize the new
+    rows (incremental: a second run adds only what is new)."""
+    _build_features(data_dir or default_data_dir(), config, rebuild)
+
+
 @app.command("quickstart")
 @_user_errors
 def quickstart_command(
@@ -159,13 +216,18 @@ def quickstart_command(
     config: Annotated[
         Path | None, typer.Option(help="Simulation YAML (default: configs/simulation.yaml).")
     ] = None,
+    features_config: Annotated[
+        Path | None, typer.Option(help="Features YAML (default: configs/features.yaml).")
+    ] = None,
 ) -> None:
-    """The main job: simulate a shop, validate its feeds and summarise them."""
+    """The main job: simulate a shop, validate its feeds, build its feature store."""
     data_dir = data_dir or default_data_dir()
-    console.rule("1/2 simulate")
+    console.rule("1/3 simulate")
     _simulate(data_dir, config, seed=None, scale=1.0)
-    console.rule("2/2 validate")
+    console.rule("2/3 validate")
     with progress_bar(f"validating {data_dir}", None):
         feeds = read_feeds(data_dir, required=("events", "catalog", "inventory", "prices"))
     _print_summary(feeds, data_dir)
+    console.rule("3/3 build the feature store")
+    _build_features(data_dir, features_config, rebuild=True)
     typer.echo("quickstart done")

@@ -47,9 +47,9 @@ def category_days(events: pl.LazyFrame, catalog: pl.LazyFrame, cfg: AffinityConf
         .agg(pl.col("weight").sum())
         .sort("user_id", "category", "day")
         .with_columns(
-            score=(pl.col("weight") * _growth(pl.col("day"), cfg)).cum_sum().over(
-                "user_id", "category"
-            )
+            score=(pl.col("weight") * _growth(pl.col("day"), cfg))
+            .cum_sum()
+            .over("user_id", "category")
         )
         .collect()
     )
@@ -115,8 +115,6 @@ def _profile_chunk(
 def _carry_forward(matrix: np.ndarray, first_row: np.ndarray) -> np.ndarray:
     """Fill NaNs with the last value above them, restarting at each ``first_row``."""
     n_rows, n_cols = matrix.shape
-    source = np.where(
-        ~np.isnan(matrix) | first_row[:, None], np.arange(n_rows)[:, None], 0
-    )
+    source = np.where(~np.isnan(matrix) | first_row[:, None], np.arange(n_rows)[:, None], 0)
     np.maximum.accumulate(source, axis=0, out=source)
     return matrix[source, np.arange(n_cols)[None, :]]

@@ -74,9 +74,9 @@ def demand_rows(sales: pl.DataFrame, cfg: DemandFeatureConfig) -> pl.DataFrame:
     )
     units = frame.select(*SERIES, "period_start", "units")
     for lag in cfg.lags:
-        shifted = units.with_columns(
-            pl.col("period_start") + pl.duration(days=lag * days)
-        ).rename({"units": f"units_lag_{lag}"})
+        shifted = units.with_columns(pl.col("period_start") + pl.duration(days=lag * days)).rename(
+            {"units": f"units_lag_{lag}"}
+        )
         frame = frame.join(shifted, on=[*SERIES, "period_start"], how="left")
     trailing = [
         pl.col("units")

@@ -94,7 +94,9 @@ def item_features(
     if (daily_prices := _prices_by_day(prices)) is not None:
         grid = grid.join_asof(daily_prices, on="day", by="item_id", check_sortedness=False)
     else:
-        grid = grid.with_columns(list_price=pl.lit(None, pl.Float64), promo=pl.lit(None, pl.Boolean))
+        grid = grid.with_columns(
+            list_price=pl.lit(None, pl.Float64), promo=pl.lit(None, pl.Boolean)
+        )
     if (stock := _stock_by_day(inventory)) is not None:
         grid = grid.join_asof(stock, on="day", by="item_id", check_sortedness=False)
     else:
@@ -119,7 +121,10 @@ def item_features(
             .over("item_id"),
         )
         .with_columns(
-            popularity_rank=pl.col("views_7d").rank("min", descending=True).over("day").cast(pl.Int64),
+            popularity_rank=pl.col("views_7d")
+            .rank("min", descending=True)
+            .over("day")
+            .cast(pl.Int64),
             cart_rate_7d=safe_ratio(pl.col("carts_7d"), pl.col("views_7d")),
             conversion_rate_30d=safe_ratio(pl.col("purchases_30d"), pl.col("views_30d")),
             discount=1 - pl.col("price") / pl.col("base_price"),
@@ -154,3 +159,19 @@ def item_features(
         "stockout",
         "age_days",
     ).with_columns(pl.col(pl.UInt32).cast(pl.Int64))
+
+
+def item_vector_columns(items: pl.DataFrame) -> list[str]:
+    """The item features packed into serving vectors, in vector order."""
+    return [c for c in items.columns if c not in ("item_id", TIMESTAMP)]
+
+
+def pack_item_vectors(items: pl.DataFrame) -> pl.DataFrame:
+    """Item features as one ``vector`` (Float64 list) per row: one online value per item
+    instead of one per item and feature, which is what makes serving reads fast."""
+    columns = item_vector_columns(items)
+    return items.select(
+        "item_id",
+        TIMESTAMP,
+        vector=pl.concat_list([pl.col(c).cast(pl.Float64) for c in columns]),
+    )

@@ -121,7 +121,11 @@ def user_features(
     ]
     last_seen = [
         pl.when(pl.col("active")).then("day").forward_fill().over("user_id").alias("last_active"),
-        pl.when(pl.col("orders") > 0).then("day").forward_fill().over("user_id").alias("last_order"),
+        pl.when(pl.col("orders") > 0)
+        .then("day")
+        .forward_fill()
+        .over("user_id")
+        .alias("last_order"),
     ]
     longest = max(cfg.windows_days)
     frame = (
