@@ -108,7 +108,10 @@ def _profile_chunk(
     names[np.take_along_axis(filled, order, axis=1) <= 0] = None
     return rows.select("user_id", "day").with_columns(
         interest_total=pl.Series(np.log2(filled.sum(axis=1))),
-        **{f"top_category_{k + 1}": pl.Series(names[:, k], dtype=pl.String) for k in range(top_n)},
+        **{
+            f"top_category_{k + 1}": pl.Series(names[:, k].tolist(), dtype=pl.String)
+            for k in range(top_n)
+        },
     )
 
 
