@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint benchmarks clean
+.PHONY: install run test lint services benchmarks clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,8 +24,12 @@ lint: install
 test: lint
 	$(BIN)/pytest
 
+services:
+	scripts/services.sh start
+
 benchmarks: install
 	$(BIN)/python benchmarks/simulate.py
+	$(BIN)/python benchmarks/features.py
 
 clean:
 	rm -rf $(VENV) data mlruns .pytest_cache .ruff_cache
