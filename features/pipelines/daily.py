@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 import polars as pl
 
@@ -30,12 +31,42 @@ def dense_days(first_day: pl.LazyFrame, key: str | list[str], last_day: dt.date)
     )
 
 
-def trailing_sum(column: str, days: int, by: str | list[str]) -> pl.Expr:
-    """Sum of ``column`` over the ``days`` days ending on each row's day.
+def trailing_sums(columns: Sequence[str], windows: Sequence[int], by: str) -> list[pl.Expr]:
+    """``{column}_{k}d``: sums of each column over the ``k`` days ending on each row's day.
 
-    Needs rows sorted by day within ``by`` on a dense (gap-free) daily grid.
+    Needs a dense daily grid sorted by ``by`` then day, with ``days_in`` (days since the
+    key's first row): the row ``k`` places up is then ``k`` days earlier for the same
+    key exactly when ``days_in >= k``, so one cumulative sum per column serves every
+    window (much faster than a rolling window per key).
     """
-    return pl.col(column).rolling_sum(window_size=days, min_samples=1).over(by)
+    exprs = []
+    for column in columns:
+        total = pl.col(f"_cum_{column}")
+        for k in windows:
+            earlier = pl.when(pl.col("days_in") >= k).then(total.shift(k)).otherwise(0)
+            exprs.append((total - earlier).alias(f"{column}_{k}d"))
+    return exprs
+
+
+def running_total(column: str) -> pl.Expr:
+    """Running total of an integer column per key, on a grid sorted by key then day with
+    ``days_in`` (0 on each key's first row): one pass over the frame, no grouping."""
+    run = pl.col(column).cum_sum()
+    start = pl.when(pl.col("days_in") == 0).then(run - pl.col(column)).forward_fill()
+    return run - start
+
+
+def cumulative(columns: Sequence[str]) -> list[pl.Expr]:
+    """Running totals ``_cum_{column}`` per key, the input of :func:`trailing_sums`."""
+    return [running_total(c).alias(f"_cum_{c}") for c in columns]
+
+
+def last_day_where(condition: pl.Expr, key: str) -> pl.Expr:
+    """Per row, the latest day up to it on which ``condition`` held for the row's key
+    (null if none), on a grid sorted by key then day."""
+    owner = pl.when(condition).then(pl.col(key)).forward_fill()
+    day = pl.when(condition).then(pl.col("day")).forward_fill()
+    return pl.when(owner == pl.col(key)).then(day)
 
 
 def safe_ratio(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:

@@ -11,7 +11,15 @@ import datetime as dt
 import polars as pl
 
 from features.config import ItemFeatureConfig
-from features.pipelines.daily import TIMESTAMP, day_of, dense_days, end_of_day, safe_ratio
+from features.pipelines.daily import (
+    TIMESTAMP,
+    cumulative,
+    day_of,
+    dense_days,
+    end_of_day,
+    safe_ratio,
+    trailing_sums,
+)
 
 COUNTED = ("views", "carts", "purchases", "units")
 
@@ -89,6 +97,8 @@ def item_features(
         .join(_daily_activity(events), on=["item_id", "day"], how="left")
         .with_columns(pl.col(COUNTED).fill_null(0))
         .join(catalog.select("item_id", "base_price", "unit_cost", "created_at"), on="item_id")
+        .join(starts, on="item_id")
+        .with_columns(days_in=(pl.col("day") - pl.col("first_day")).dt.total_days())
         .sort("day")
     )
     if (daily_prices := _prices_by_day(prices)) is not None:
@@ -101,18 +111,14 @@ def item_features(
         grid = grid.join_asof(stock, on="day", by="item_id", check_sortedness=False)
     else:
         grid = grid.with_columns(on_hand=pl.lit(None, pl.Int64), on_order=pl.lit(None, pl.Int64))
-    windows = [
-        pl.col(c).rolling_sum(window_size=k, min_samples=1).over("item_id").alias(f"{c}_{k}d")
-        for c in COUNTED
-        for k in cfg.windows_days
-    ]
     price = pl.coalesce(
         "list_price", pl.col("seen_price").forward_fill().over("item_id"), "base_price"
     )
     frame = (
         grid.sort("item_id", "day")
-        .with_columns(*windows, price=price)
+        .with_columns(*cumulative(COUNTED), price=price)
         .with_columns(
+            *trailing_sums(COUNTED, cfg.windows_days, "item_id"),
             lowest_price_30d=pl.col("price")
             .rolling_min(window_size=cfg.lowest_price_days, min_samples=1)
             .over("item_id"),
@@ -170,8 +176,6 @@ def pack_item_vectors(items: pl.DataFrame) -> pl.DataFrame:
     """Item features as one ``vector`` (Float64 list) per row: one online value per item
     instead of one per item and feature, which is what makes serving reads fast."""
     columns = item_vector_columns(items)
-    return items.select(
-        "item_id",
-        TIMESTAMP,
-        vector=pl.concat_list([pl.col(c).cast(pl.Float64) for c in columns]),
-    )
+    matrix = items.select(pl.col(columns).cast(pl.Float64)).to_numpy()  # null -> NaN
+    vectors = pl.Series("vector", matrix).cast(pl.List(pl.Float64))
+    return items.select("item_id", TIMESTAMP).with_columns(vectors)

@@ -12,7 +12,17 @@ import datetime as dt
 import polars as pl
 
 from features.config import UserFeatureConfig
-from features.pipelines.daily import TIMESTAMP, day_of, dense_days, end_of_day, safe_ratio
+from features.pipelines.daily import (
+    TIMESTAMP,
+    cumulative,
+    day_of,
+    dense_days,
+    end_of_day,
+    last_day_where,
+    running_total,
+    safe_ratio,
+    trailing_sums,
+)
 
 COUNTED = ("views", "carts", "purchases")
 
@@ -106,31 +116,30 @@ def user_features(
         dense_days(first, "user_id", last_day)
         .join(daily, on=["user_id", "day"], how="left")
         .join(first, on="user_id")
-        .with_columns(active=pl.col("views").is_not_null())
+        .with_columns(
+            active=pl.col("views").is_not_null(),
+            days_in=(pl.col("day") - pl.col("first_day")).dt.total_days(),
+        )
         .fill_null(0)
         .sort("user_id", "day")
     )
-    windows = [
-        pl.col(c).rolling_sum(window_size=k, min_samples=1).over("user_id").alias(f"{c}_{k}d")
-        for c in COUNTED
-        for k in cfg.windows_days
-    ]
     totals = [
-        pl.col(c).cum_sum().over("user_id").alias(f"total_{c}")
-        for c in ("orders", "spend", "purchases", "discounted", "paid_to_base")
+        *(running_total(c).alias(f"total_{c}") for c in ("orders", "purchases", "discounted")),
+        # sums of money per shopper (a running total over everyone would lose precision)
+        *(
+            pl.col(c).cum_sum().over("user_id").alias(f"total_{c}")
+            for c in ("spend", "paid_to_base")
+        ),
     ]
     last_seen = [
-        pl.when(pl.col("active")).then("day").forward_fill().over("user_id").alias("last_active"),
-        pl.when(pl.col("orders") > 0)
-        .then("day")
-        .forward_fill()
-        .over("user_id")
-        .alias("last_order"),
+        last_day_where(pl.col("active"), "user_id").alias("last_active"),
+        last_day_where(pl.col("orders") > 0, "user_id").alias("last_order"),
     ]
     longest = max(cfg.windows_days)
     frame = (
-        grid.with_columns(*windows, *totals, *last_seen)
+        grid.with_columns(*cumulative(COUNTED), *totals, *last_seen)
         .with_columns(
+            *trailing_sums(COUNTED, cfg.windows_days, "user_id"),
             frequency=pl.col("total_orders"),
             monetary=pl.col("total_spend"),
             recency_days=_days_since("last_order"),
@@ -151,8 +160,10 @@ def user_features(
     )
     top = [c for c in profile.columns if c not in ("user_id", "day")]
     frame = (
-        frame.join(profile, on=["user_id", "day"], how="left")
-        .with_columns(pl.col(top).forward_fill().over("user_id"))
+        frame.sort("day")
+        # the profile of the shopper's latest active day, as of each day
+        .join_asof(profile.sort("day"), on="day", by="user_id", check_sortedness=False)
+        .sort("user_id", "day")
         .with_columns(**{TIMESTAMP: end_of_day(pl.col("day"))})
     )
     return frame.select(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import polars as pl
 import pytest
@@ -96,4 +97,7 @@ def test_packed_vectors_hold_every_feature_in_order(daily: pl.DataFrame) -> None
     assert len(row) == len(columns)
     for value, name in zip(row, columns, strict=True):
         want = expected[name]
-        assert value == (None if want is None else pytest.approx(float(want))), name
+        if want is None:
+            assert math.isnan(value), f"{name}: a missing value travels as NaN"
+        else:
+            assert value == pytest.approx(float(want)), name
