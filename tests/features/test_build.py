@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import polars as pl
@@ -17,6 +20,7 @@ from features.store import open_store
 from features.tables import BATCH_TABLES, USER
 from simulator import Simulation
 from storefront.cli import app
+from storefront.config import PROJECT_ROOT
 from storefront.feeds import Feeds, write_feeds
 
 
@@ -89,3 +93,16 @@ def test_build_needs_events_or_sales(tmp_path: Path, shop: Simulation) -> None:
     write_feeds({"catalog": shop.feeds.catalog}, tmp_path / "feeds")
     with pytest.raises(ValueError, match="events or a sales feed"):
         build_features(tmp_path / "feeds", FeatureConfig())
+
+
+@pytest.mark.slow
+def test_feast_cli_reads_the_repo_folder(built_dir: Path) -> None:
+    """``features/repo`` holds only definitions, usable by the ``feast`` CLI itself."""
+    env = {**os.environ, "STOREFRONT_FEATURE_STORE": str(store_dir(built_dir)), "TZ": "UTC"}
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "feast"), "-c", str(PROJECT_ROOT / "features" / "repo"),
+         "plan"],
+        capture_output=True, text=True, env=env, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "user_features" in done.stdout
