@@ -41,6 +41,10 @@ DataDir = Annotated[
     ),
 ]
 
+SimulationYaml = Annotated[
+    Path | None, typer.Option(help="Simulation YAML (default: configs/simulation.yaml).")
+]
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -97,9 +101,7 @@ def _simulate(data_dir: Path, config: Path | None, seed: int | None, scale: floa
 @_user_errors
 def simulate_command(
     data_dir: DataDir = None,
-    config: Annotated[
-        Path | None, typer.Option(help="Simulation YAML (default: configs/simulation.yaml).")
-    ] = None,
+    config: SimulationYaml = None,
     seed: Annotated[int | None, typer.Option(help="Override the configured seed.")] = None,
     scale: Annotated[
         float, typer.Option(min=0.001, help="Scale users, items and sessions by this factor.")
@@ -213,9 +215,7 @@ def features_build_command(
 @_user_errors
 def quickstart_command(
     data_dir: DataDir = None,
-    config: Annotated[
-        Path | None, typer.Option(help="Simulation YAML (default: configs/simulation.yaml).")
-    ] = None,
+    config: SimulationYaml = None,
     features_config: Annotated[
         Path | None, typer.Option(help="Features YAML (default: configs/features.yaml).")
     ] = None,
