@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -231,3 +233,21 @@ def quickstart_command(
     console.rule("3/3 build the feature store")
     _build_features(data_dir, features_config, rebuild=True)
     typer.echo("quickstart done")
+
+
+def run() -> None:
+    """Console entry point: run the app, then leave without interpreter teardown.
+
+    DuckDB (under Feast's offline store) prints a screen of "nanobind: leaked ..." lines
+    when the interpreter tears its modules down; everything has been written and flushed
+    by then, so the process ends straight after the command instead.
+    """
+    code: int | str | None = 0
+    try:
+        app()
+    except SystemExit as exc:
+        code = exc.code
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code if isinstance(code, int) else (0 if code is None else 1))
