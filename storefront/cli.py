@@ -33,6 +33,8 @@ app = typer.Typer(
 
 features_app = typer.Typer(help="The feature store: build, inspect.", no_args_is_help=True)
 app.add_typer(features_app, name="features")
+train_app = typer.Typer(help="Train and evaluate models.", no_args_is_help=True)
+app.add_typer(train_app, name="train")
 
 DataDir = Annotated[
     Path | None,
@@ -213,6 +215,59 @@ def features_build_command(
     _build_features(data_dir or default_data_dir(), config, rebuild)
 
 
+RECOMMENDER_COLUMNS = {
+    "ndcg@10": "ndcg@10",
+    "recall@20": "rec@20",
+    "mrr@10": "mrr@10",
+    "coverage@10": "cov@10",
+    "cold_users.ndcg@10": "cold-user ndcg@10",
+    "new_items.recall@20": "new-item rec@20",
+}
+
+
+def _train_recommender(
+    data_dir: Path, config: Path | None, name: str, metrics_out: Path | None
+) -> None:
+    from training.recommender.config import RecommenderConfig
+    from training.recommender.pipeline import train_recommender, write_metrics
+
+    cfg = load_config(RecommenderConfig, config, name=name)
+    with progress_bar("training recommenders", None):
+        report = train_recommender(data_dir, cfg, step=lambda s: console.log(f"recommender: {s}"))
+    test_users = int(next(iter(report.results.values()))["users"])
+    table = Table(
+        title=f"recommenders on the test window ({test_users:,} shoppers, full ranking)",
+        title_justify="left",
+    )
+    table.add_column("model")
+    for header in (*RECOMMENDER_COLUMNS.values(), "fit s"):
+        table.add_column(header, justify="right")
+    for model, metrics in report.results.items():
+        values = [f"{metrics.get(c, float('nan')):.4f}" for c in RECOMMENDER_COLUMNS]
+        table.add_row(model, *values, f"{report.train_seconds[model]:.1f}")
+    console.print(table)
+    typer.echo(f"MLflow run {report.run_id}")
+    if metrics_out is not None:
+        write_metrics(report, metrics_out)
+        typer.echo(f"metrics written to {metrics_out}")
+
+
+@train_app.command("recommender")
+@_user_errors
+def train_recommender_command(
+    data_dir: DataDir = None,
+    config: Annotated[
+        Path | None, typer.Option(help="Recommender YAML (default: configs/recommender.yaml).")
+    ] = None,
+    metrics_out: Annotated[
+        Path | None, typer.Option(help="Also write the evaluation figures as JSON here.")
+    ] = None,
+) -> None:
+    """Fit the baselines and the sequential model, judge them on the same temporal split
+    (full ranking) and record the run in MLflow."""
+    _train_recommender(data_dir or default_data_dir(), config, "recommender", metrics_out)
+
+
 @app.command("quickstart")
 @_user_errors
 def quickstart_command(
@@ -224,14 +279,16 @@ def quickstart_command(
 ) -> None:
     """The main job: simulate a shop, validate its feeds, build its feature store."""
     data_dir = data_dir or default_data_dir()
-    console.rule("1/3 simulate")
+    console.rule("1/4 simulate")
     _simulate(data_dir, config, seed=None, scale=1.0)
-    console.rule("2/3 validate")
+    console.rule("2/4 validate")
     with progress_bar(f"validating {data_dir}", None):
         feeds = read_feeds(data_dir, required=("events", "catalog", "inventory", "prices"))
     _print_summary(feeds, data_dir)
-    console.rule("3/3 build the feature store")
+    console.rule("3/4 build the feature store")
     _build_features(data_dir, features_config, rebuild=True)
+    console.rule("4/4 train recommenders (quick configuration)")
+    _train_recommender(data_dir, None, "recommender.quickstart", metrics_out=None)
     typer.echo("quickstart done")
 
 

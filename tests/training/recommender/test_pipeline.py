@@ -1,0 +1,79 @@
+"""``train recommender`` end to end: every model judged, the run recorded in MLflow."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import mlflow
+import pytest
+from typer.testing import CliRunner
+
+from simulator import SimulationConfig, simulate
+from storefront.cli import app
+from storefront.feeds import write_feeds
+from training.recommender.config import RecommenderConfig, SequentialConfig, TrackingConfig
+from training.recommender.pipeline import train_recommender
+
+MODELS = {"popularity", "itemknn", "ease", "sequential"}
+
+
+@pytest.fixture(scope="module")
+def shop_dir(make_config: Callable[..., SimulationConfig], tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("rec") / "feeds"
+    write_feeds(simulate(make_config(days=50)).feeds, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def cfg(tmp_path_factory) -> RecommenderConfig:
+    store = tmp_path_factory.mktemp("mlflow")
+    return RecommenderConfig(
+        sequential=SequentialConfig(dim=16, layers=1, epochs=2, max_seconds=30),
+        tracking=TrackingConfig(tracking_uri=f"sqlite:///{store / 'mlflow.db'}"),
+    )
+
+
+@pytest.mark.slow
+def test_every_model_is_judged_and_tracked(shop_dir: Path, cfg: RecommenderConfig) -> None:
+    report = train_recommender(shop_dir, cfg)
+    assert set(report.results) == MODELS
+    for metrics in report.results.values():
+        assert {"ndcg@10", "recall@20", "mrr@10", "coverage@10", "cold_users.users"} <= set(metrics)
+        assert 0 <= metrics["ndcg@10"] <= 1
+    assert report.results["ease"]["ndcg@10"] > report.results["popularity"]["ndcg@10"]
+
+    run = mlflow.get_run(report.run_id)
+    assert run.data.metrics["ease.ndcg_at_10"] == pytest.approx(report.results["ease"]["ndcg@10"])
+    assert run.data.params["split.test_days"] == "14"
+    artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(report.run_id, "plots")}
+    assert {"plots/ndcg_by_k.png", "plots/coverage_by_k.png", "plots/cold_vs_warm.png"} <= artifacts
+
+
+@pytest.mark.slow
+def test_cli_prints_the_table_and_writes_metrics(
+    shop_dir: Path, cfg: RecommenderConfig, tmp_path: Path
+) -> None:
+    config = tmp_path / "rec.yaml"
+    config.write_text(
+        f"sequential: {{dim: 16, layers: 1, epochs: 1}}\n"
+        f"tracking: {{tracking_uri: '{cfg.tracking.tracking_uri}'}}\n"
+    )
+    out = tmp_path / "metrics.json"
+    result = CliRunner().invoke(
+        app,
+        ["train", "recommender", "--data-dir", str(shop_dir), "--config", str(config),
+         "--metrics-out", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "ease" in result.output and "ndcg@10" in result.output
+    figures = json.loads(out.read_text())
+    assert set(figures["models"]) == MODELS and figures["primary_metric"] == "ndcg@10"
+
+
+def test_too_short_history_is_named(tmp_path: Path, make_config) -> None:
+    path = tmp_path / "feeds"
+    write_feeds(simulate(make_config(days=20)).feeds, path)
+    with pytest.raises(ValueError, match="too short"):
+        train_recommender(path, RecommenderConfig())

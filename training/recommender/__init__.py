@@ -1,0 +1,1 @@
+"""Recommendation models: baselines, a sequential retrieval model, evaluation, tracking."""

@@ -1,0 +1,90 @@
+"""Settings of recommender training (``configs/recommender.yaml``)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class SplitConfig(BaseModel):
+    """Temporal split: train, then a validation window, then a test window (days)."""
+
+    validation_days: int = Field(default=14, ge=1)
+    test_days: int = Field(default=14, ge=1)
+    target_events: list[str] = Field(default_factory=lambda: ["purchase", "add_to_cart"])
+    """Events in a window that count as hits (what a shopper chose)."""
+    exclude_purchased: bool = False
+    """Drop items the shopper already bought from their ranking (repeat-purchase shops
+    should keep them)."""
+
+
+class EvaluationConfig(BaseModel):
+    """Full-ranking metrics over the whole catalogue."""
+
+    ks: list[int] = Field(default_factory=lambda: [5, 10, 20, 50], min_length=1)
+    primary_metric: str = "ndcg@10"
+
+
+class PopularityConfig(BaseModel):
+    """Recent popularity: weighted interactions in the last days before the cutoff."""
+
+    days: int = Field(default=14, ge=1)
+    view_weight: float = 1.0
+    cart_weight: float = 3.0
+    purchase_weight: float = 5.0
+
+
+class ItemKNNConfig(BaseModel):
+    """Item-kNN over co-occurrence (cosine with shrinkage)."""
+
+    neighbours: int = Field(default=100, ge=1)
+    shrinkage: float = Field(default=10.0, ge=0)
+
+
+class EASEConfig(BaseModel):
+    """EASE (Steck, 2019): a closed-form linear item-item model."""
+
+    l2: float = Field(default=200.0, gt=0)
+    max_items: int = Field(default=20_000, ge=1)
+
+
+class SequentialConfig(BaseModel):
+    """SASRec-style transformer over a shopper's recent items, full softmax loss."""
+
+    max_length: int = Field(default=50, ge=2)
+    dim: int = Field(default=64, ge=8)
+    layers: int = Field(default=2, ge=1)
+    heads: int = Field(default=2, ge=1)
+    dropout: float = Field(default=0.2, ge=0, lt=1)
+    id_dropout: float = Field(default=0.3, ge=0, lt=1)
+    """Share of item-id embeddings zeroed in training, so side features (category, price
+    bucket) carry meaning for items the model never saw."""
+    price_buckets: int = Field(default=10, ge=1)
+    batch_size: int = Field(default=128, ge=1)
+    learning_rate: float = Field(default=2e-3, gt=0)
+    epochs: int = Field(default=20, ge=1)
+    max_seconds: float = Field(default=240.0, gt=0)
+    patience: int = Field(default=3, ge=1)
+    """Stop after this many epochs without a better validation metric."""
+    threads: int = Field(default=2, ge=1)
+    seed: int = 0
+
+
+class TrackingConfig(BaseModel):
+    """MLflow tracking (local SQLite store by default)."""
+
+    tracking_uri: str | None = None
+    """Default: ``sqlite:///<project>/mlflow.db`` with artifacts in ``mlruns/``."""
+    experiment: str = "recommender"
+    model_name: str = "storefront-recommender"
+
+
+class RecommenderConfig(BaseModel):
+    """Everything recommender training needs."""
+
+    split: SplitConfig = Field(default_factory=SplitConfig)
+    evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
+    popularity: PopularityConfig = Field(default_factory=PopularityConfig)
+    itemknn: ItemKNNConfig = Field(default_factory=ItemKNNConfig)
+    ease: EASEConfig = Field(default_factory=EASEConfig)
+    sequential: SequentialConfig = Field(default_factory=SequentialConfig)
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig)

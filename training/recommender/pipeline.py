@@ -1,0 +1,161 @@
+"""``storefront train recommender``: split, fit every model, judge all on the same
+test window, and record the run in MLflow."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import mlflow
+import numpy as np
+import polars as pl
+
+from storefront.feeds import read_feeds
+from training.recommender.baselines import EASE, ItemKNN, Popularity
+from training.recommender.config import RecommenderConfig
+from training.recommender.data import Cases, Split, cases, temporal_split
+from training.recommender.metrics import evaluate
+from training.recommender.sequential import SequentialRecommender
+from training.recommender.tracking import log_plots, log_results, use_experiment
+
+log = logging.getLogger(__name__)
+Step = Callable[[str], None]
+VALIDATION_USERS = 2000
+"""Shoppers sampled from the validation window for early stopping."""
+
+
+class Scores(Protocol):
+    name: str
+
+    def score(self, histories: list[np.ndarray]) -> np.ndarray: ...
+
+
+@dataclass
+class TrainingReport:
+    """What a training run measured (metrics by model, on the test window)."""
+
+    run_id: str
+    results: dict[str, dict[str, float]] = field(default_factory=dict)
+    train_seconds: dict[str, float] = field(default_factory=dict)
+    primary_metric: str = "ndcg@10"
+
+    def to_json(self) -> dict[str, object]:
+        """The figures a scheduled job reads (``--metrics-out``)."""
+        return {
+            "run_id": self.run_id,
+            "primary_metric": self.primary_metric,
+            "train_seconds": self.train_seconds,
+            "models": self.results,
+        }
+
+
+def sample_cases(c: Cases, n: int, seed: int = 0) -> Cases:
+    """At most ``n`` of the cases, drawn at random (for fast validation)."""
+    if len(c.user_ids) <= n:
+        return c
+    idx = np.sort(np.random.default_rng(seed).choice(len(c.user_ids), n, replace=False))
+    return Cases(
+        [c.user_ids[i] for i in idx],
+        [c.histories[i] for i in idx],
+        [c.targets[i] for i in idx],
+        [c.bought[i] for i in idx],
+        c.new_items,
+        c.start,
+    )
+
+
+def fit_models(
+    split: Split, cfg: RecommenderConfig, step: Step | None = None
+) -> tuple[dict[str, Scores], dict[str, float]]:
+    """Fit the baselines and the sequential model on the training window.
+
+    Returns:
+        The fitted models by name, and their training seconds.
+    """
+    n, train = split.catalogue.size, split.train
+    popularity = Popularity(cfg.popularity)
+    models: dict[str, Scores] = {}
+    seconds: dict[str, float] = {}
+    for model in (popularity, ItemKNN(cfg.itemknn), EASE(cfg.ease)):
+        if step:
+            step(f"fit {model.name}")
+        started = time.perf_counter()
+        models[model.name] = model.fit(train, n)
+        seconds[model.name] = round(time.perf_counter() - started, 2)
+    validation = sample_cases(cases(split, "validation", cfg.split), VALIDATION_USERS)
+    sequential = SequentialRecommender(split.catalogue, cfg.sequential, popularity.score)
+    if step:
+        step("fit sequential")
+    started = time.perf_counter()
+    sequential.fit(
+        train,
+        validate=lambda m: evaluate(m.score, validation, [10], n)["ndcg@10"],
+        on_epoch=(lambda epoch, loss: step(f"sequential epoch {epoch}, loss {loss:.3f}"))
+        if step
+        else None,
+    )
+    seconds[sequential.name] = round(time.perf_counter() - started, 2)
+    models[sequential.name] = sequential
+    return models, seconds
+
+
+def train_recommender(
+    data_dir: Path, cfg: RecommenderConfig, step: Step | None = None
+) -> TrainingReport:
+    """Train and judge every recommender on the feeds in ``data_dir``; one MLflow run.
+
+    Raises:
+        FeedValidationError: The feeds break the contract or lack events / catalog.
+        ValueError: The events are too short for the configured windows.
+    """
+    feeds = read_feeds(data_dir, required=("events", "catalog"))
+    split = temporal_split(feeds.events, feeds.catalog, cfg.split)
+    test = cases(split, "test", cfg.split)
+    use_experiment(cfg.tracking.tracking_uri, cfg.tracking.experiment)
+    with mlflow.start_run() as run:
+        mlflow.log_params(
+            {
+                "data_dir": str(Path(data_dir).resolve()),
+                "items": split.catalogue.size,
+                "train_events": split.train.height,
+                "test_users": len(test.user_ids),
+                "validation_start": split.validation_start.isoformat(),
+                "test_start": split.test_start.isoformat(),
+                **{f"split.{k}": v for k, v in cfg.split.model_dump().items()},
+                **{f"sequential.{k}": v for k, v in cfg.sequential.model_dump().items()},
+                "ease.l2": cfg.ease.l2,
+                "itemknn.neighbours": cfg.itemknn.neighbours,
+            }
+        )
+        models, seconds = fit_models(split, cfg, step)
+        report = TrainingReport(run.info.run_id, train_seconds=seconds)
+        report.primary_metric = cfg.evaluation.primary_metric
+        for name, model in models.items():
+            if step:
+                step(f"evaluate {name}")
+            report.results[name] = evaluate(
+                model.score,
+                test,
+                cfg.evaluation.ks,
+                split.catalogue.size,
+                exclude_bought=cfg.split.exclude_purchased,
+            )
+        log_results(report.results)
+        mlflow.log_metrics({f"{name}.train_seconds": s for name, s in seconds.items()})
+        log_plots(report.results, cfg.evaluation.ks)
+        mlflow.log_dict(report.to_json(), "evaluation.json")
+        if isinstance(models.get("sequential"), SequentialRecommender):
+            history = pl.DataFrame(models["sequential"].history)  # type: ignore[attr-defined]
+            mlflow.log_table(history.to_pandas(), "sequential_training.json")
+    return report
+
+
+def write_metrics(report: TrainingReport, path: Path) -> None:
+    """Write the report's figures as JSON (for scheduled jobs)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report.to_json(), indent=2))
