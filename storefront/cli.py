@@ -11,6 +11,7 @@ import logging
 import os
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, ParamSpec, TypeVar
@@ -72,7 +73,8 @@ def _user_errors(command: Callable[P, R]) -> Callable[P, R]:
 
 @app.callback()
 def main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
-    """Set up logging for every command."""
+    """Set up logging (and quiet a third-party deprecation notice) for every command."""
+    warnings.filterwarnings("ignore", message=".*fetch_arrow_table.*")  # ibis, under Feast
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(message)s",

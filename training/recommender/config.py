@@ -69,6 +69,27 @@ class SequentialConfig(BaseModel):
     seed: int = 0
 
 
+class RankerConfig(BaseModel):
+    """LightGBM LambdaRank re-ranker over the candidate generators' union."""
+
+    enabled: bool = True
+    """The final stage; needs the shop's feature store (storefront features build)."""
+    candidates: dict[str, int] = Field(
+        default_factory=lambda: {"sequential": 100, "ease": 100, "itemknn": 50, "popularity": 50}
+    )
+    """How many top items each generator contributes."""
+    training_users: int = Field(default=4000, ge=10)
+    """Validation-window shoppers sampled to train the ranker."""
+    num_leaves: int = Field(default=31, ge=2)
+    learning_rate: float = Field(default=0.05, gt=0)
+    rounds: int = Field(default=300, ge=1)
+    early_stopping: int = Field(default=30, ge=1)
+    min_child_samples: int = Field(default=50, ge=1)
+    threads: int = Field(default=2, ge=1)
+    features_config: str | None = None
+    """Features YAML of the feature store the ranker reads (default configs/features.yaml)."""
+
+
 class TrackingConfig(BaseModel):
     """MLflow tracking (local SQLite store by default)."""
 
@@ -87,4 +108,5 @@ class RecommenderConfig(BaseModel):
     itemknn: ItemKNNConfig = Field(default_factory=ItemKNNConfig)
     ease: EASEConfig = Field(default_factory=EASEConfig)
     sequential: SequentialConfig = Field(default_factory=SequentialConfig)
+    ranker: RankerConfig = Field(default_factory=RankerConfig)
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)

@@ -26,6 +26,7 @@ class Catalogue:
 
     item_ids: np.ndarray  # (n,) str
     category: np.ndarray  # (n,) int code
+    category_names: np.ndarray  # (n,) str
     price_bucket: np.ndarray  # (n,) int, quantile bucket of the base price
     first_seen: np.ndarray  # (n,) datetime64[us], first event (or creation), NaT if never
 
@@ -84,6 +85,7 @@ def catalogue(catalog: pl.DataFrame, events: pl.DataFrame, buckets: int = 10) ->
     return Catalogue(
         item_ids=items["item_id"].to_numpy(),
         category=items["category"].cast(pl.Categorical).to_physical().to_numpy().astype(np.int64),
+        category_names=items["category"].to_numpy(),
         price_bucket=_price_buckets(items["base_price"].to_numpy(), buckets),
         first_seen=items["first_seen"].dt.replace_time_zone(None).to_numpy(),
     )

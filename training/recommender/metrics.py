@@ -22,7 +22,7 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
     return np.take_along_axis(part, order, axis=1)
 
 
-def _ranked(scorer: Scorer, cases: Cases, k: int, exclude_bought: bool) -> np.ndarray:
+def rank_all(scorer: Scorer, cases: Cases, k: int, exclude_bought: bool = False) -> np.ndarray:
     """Top-k lists for every case, scored in batches."""
     out = []
     for start in range(0, len(cases.histories), BATCH):
@@ -59,8 +59,11 @@ def evaluate(
     Slices: ``cold_users.*`` (no history before the window) and ``new_items.*`` (only
     targets that are items new in the window, for shoppers who chose one).
     """
-    deepest = max(ks)
-    ranked = _ranked(scorer, cases, deepest, exclude_bought)
+    return judge(rank_all(scorer, cases, max(ks), exclude_bought), cases, ks, n_items)
+
+
+def judge(ranked: np.ndarray, cases: Cases, ks: list[int], n_items: int) -> dict[str, float]:
+    """The metrics of ready-made top lists (one row per case, best first)."""
     metrics = _scores(ranked, cases.targets, ks)
     for k in ks:
         metrics[f"coverage@{k}"] = float(len(np.unique(ranked[:, :k])) / n_items)

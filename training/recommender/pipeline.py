@@ -20,6 +20,7 @@ from training.recommender.baselines import EASE, ItemKNN, Popularity
 from training.recommender.config import RecommenderConfig
 from training.recommender.data import Cases, Split, cases, temporal_split
 from training.recommender.metrics import evaluate
+from training.recommender.reranking import evaluate_final, fit_ranker, open_feature_store
 from training.recommender.sequential import SequentialRecommender
 from training.recommender.tracking import log_plots, log_results, use_experiment
 
@@ -145,8 +146,30 @@ def train_recommender(
                 split.catalogue.size,
                 exclude_bought=cfg.split.exclude_purchased,
             )
+        if cfg.ranker.enabled:
+            if step:
+                step("fit the re-ranker (LightGBM LambdaRank on point-in-time features)")
+            store = open_feature_store(Path(data_dir), cfg)
+            generators = {name: model.score for name, model in models.items()}
+            started = time.perf_counter()
+            ranker = fit_ranker(generators, split, store, cfg)
+            report.train_seconds["final"] = round(
+                time.perf_counter() - started + sum(seconds.values()), 2
+            )
+            if step:
+                step("evaluate final")
+            report.results["final"] = evaluate_final(
+                ranker, generators, models["sequential"].score, test, split, store, cfg
+            )
+            mlflow.log_params({f"ranker.{k}": v for k, v in cfg.ranker.model_dump().items()})
+            importance = dict(
+                zip(
+                    ranker.features, ranker.booster.feature_importance("gain").tolist(), strict=True
+                )
+            )
+            mlflow.log_dict(importance, "ranker_feature_importance.json")
         log_results(report.results)
-        mlflow.log_metrics({f"{name}.train_seconds": s for name, s in seconds.items()})
+        mlflow.log_metrics({f"{name}.train_seconds": s for name, s in report.train_seconds.items()})
         log_plots(report.results, cfg.evaluation.ks)
         mlflow.log_dict(report.to_json(), "evaluation.json")
         if isinstance(models.get("sequential"), SequentialRecommender):

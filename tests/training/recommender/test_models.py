@@ -52,6 +52,7 @@ def _catalogue(n: int) -> Catalogue:
     return Catalogue(
         item_ids=np.array([f"i{k}" for k in range(n)]),
         category=np.array([k % 2 for k in range(n)]),
+        category_names=np.array([f"c{k % 2}" for k in range(n)]),
         price_bucket=np.zeros(n, dtype=np.int64),
         first_seen=np.full(n, np.datetime64("2025-01-01")),
     )

@@ -10,19 +10,22 @@ import mlflow
 import pytest
 from typer.testing import CliRunner
 
+from features.build import build_features
+from features.config import FeatureConfig
 from simulator import SimulationConfig, simulate
 from storefront.cli import app
 from storefront.feeds import write_feeds
 from training.recommender.config import RecommenderConfig, SequentialConfig, TrackingConfig
 from training.recommender.pipeline import train_recommender
 
-MODELS = {"popularity", "itemknn", "ease", "sequential"}
+MODELS = {"popularity", "itemknn", "ease", "sequential", "final"}
 
 
 @pytest.fixture(scope="module")
 def shop_dir(make_config: Callable[..., SimulationConfig], tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("rec") / "feeds"
     write_feeds(simulate(make_config(days=50)).feeds, path)
+    build_features(path, FeatureConfig())
     return path
 
 
@@ -43,6 +46,14 @@ def test_every_model_is_judged_and_tracked(shop_dir: Path, cfg: RecommenderConfi
         assert {"ndcg@10", "recall@20", "mrr@10", "coverage@10", "cold_users.users"} <= set(metrics)
         assert 0 <= metrics["ndcg@10"] <= 1
     assert report.results["ease"]["ndcg@10"] > report.results["popularity"]["ndcg@10"]
+    final, best_baseline = (
+        report.results["final"],
+        max(report.results[m]["ndcg@10"] for m in ("popularity", "itemknn", "ease")),
+    )
+    assert final["ndcg@10"] > best_baseline, "the re-ranked pipeline beats every baseline"
+    assert final["cold_users.ndcg@10"] == pytest.approx(
+        report.results["popularity"]["cold_users.ndcg@10"]
+    ), "cold shoppers get popular items"
 
     run = mlflow.get_run(report.run_id)
     assert run.data.metrics["ease.ndcg_at_10"] == pytest.approx(report.results["ease"]["ndcg@10"])
@@ -77,3 +88,14 @@ def test_too_short_history_is_named(tmp_path: Path, make_config) -> None:
     write_feeds(simulate(make_config(days=20)).feeds, path)
     with pytest.raises(ValueError, match="too short"):
         train_recommender(path, RecommenderConfig())
+
+
+def test_the_final_stage_needs_the_feature_store(tmp_path: Path, make_config) -> None:
+    path = tmp_path / "feeds"
+    write_feeds(simulate(make_config(days=40)).feeds, path)
+    cfg = RecommenderConfig(
+        sequential=SequentialConfig(dim=8, layers=1, epochs=1),
+        tracking=TrackingConfig(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}"),
+    )
+    with pytest.raises(ValueError, match="storefront features build"):
+        train_recommender(path, cfg)
