@@ -36,6 +36,8 @@ features_app = typer.Typer(help="The feature store: build, inspect.", no_args_is
 app.add_typer(features_app, name="features")
 train_app = typer.Typer(help="Train and evaluate models.", no_args_is_help=True)
 app.add_typer(train_app, name="train")
+models_app = typer.Typer(help="The model registry: aliases and promotion.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
 
 DataDir = Annotated[
     Path | None,
@@ -248,7 +250,7 @@ def _train_recommender(
         values = [f"{metrics.get(c, float('nan')):.4f}" for c in RECOMMENDER_COLUMNS]
         table.add_row(model, *values, f"{report.train_seconds[model]:.1f}")
     console.print(table)
-    typer.echo(f"MLflow run {report.run_id}")
+    typer.echo(f"MLflow run {report.run_id}; registered version {report.model_version}")
     if metrics_out is not None:
         write_metrics(report, metrics_out)
         typer.echo(f"metrics written to {metrics_out}")
@@ -268,6 +270,36 @@ def train_recommender_command(
     """Fit the baselines and the sequential model, judge them on the same temporal split
     (full ranking) and record the run in MLflow."""
     _train_recommender(data_dir or default_data_dir(), config, "recommender", metrics_out)
+
+
+@models_app.command("promote")
+@_user_errors
+def models_promote_command(
+    name: Annotated[str, typer.Argument(help="Registered model name.")] = "storefront-recommender",
+    data_dir: DataDir = None,
+    config: Annotated[
+        Path | None, typer.Option(help="Recommender YAML (default: configs/recommender.yaml).")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option(help="Promote even if the challenger is worse (recorded).")
+    ] = False,
+) -> None:
+    """Compare challenger and champion on the same holdout; move ``champion`` to the
+    challenger unless it is worse on the primary metric."""
+    from training.recommender.config import RecommenderConfig
+    from training.recommender.registry import promote
+
+    cfg = load_config(RecommenderConfig, config, name="recommender")
+    with progress_bar(f"comparing {name}@challenger with {name}@champion", None):
+        result = promote(name, data_dir or default_data_dir(), cfg, force=force)
+    typer.echo(
+        f"{result.metric}: champion v{result.champion_before} {result.champion_score:.4f}, "
+        f"challenger v{result.challenger} {result.challenger_score:.4f}"
+    )
+    if result.promoted:
+        typer.echo(f"champion is now v{result.challenger}" + (" (forced)" if result.forced else ""))
+    else:
+        typer.echo(f"champion stays v{result.champion_before}: the challenger is worse")
 
 
 @app.command("quickstart")

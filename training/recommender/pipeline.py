@@ -20,6 +20,8 @@ from training.recommender.baselines import EASE, ItemKNN, Popularity
 from training.recommender.config import RecommenderConfig
 from training.recommender.data import Cases, Split, cases, temporal_split
 from training.recommender.metrics import evaluate
+from training.recommender.packaging import log_recommender
+from training.recommender.registry import register
 from training.recommender.reranking import evaluate_final, fit_ranker, open_feature_store
 from training.recommender.sequential import SequentialRecommender
 from training.recommender.tracking import log_plots, log_results, use_experiment
@@ -44,12 +46,14 @@ class TrainingReport:
     results: dict[str, dict[str, float]] = field(default_factory=dict)
     train_seconds: dict[str, float] = field(default_factory=dict)
     primary_metric: str = "ndcg@10"
+    model_version: str | None = None
 
     def to_json(self) -> dict[str, object]:
         """The figures a scheduled job reads (``--metrics-out``)."""
         return {
             "run_id": self.run_id,
             "primary_metric": self.primary_metric,
+            "model_version": self.model_version,
             "train_seconds": self.train_seconds,
             "models": self.results,
         }
@@ -175,7 +179,26 @@ def train_recommender(
         if isinstance(models.get("sequential"), SequentialRecommender):
             history = pl.DataFrame(models["sequential"].history)  # type: ignore[attr-defined]
             mlflow.log_table(history.to_pandas(), "sequential_training.json")
+        if step:
+            step("log the model and register it as challenger")
+        report.model_version = _register(split, models, cfg)
     return report
+
+
+def _register(split: Split, models: dict[str, Scores], cfg: RecommenderConfig) -> str:
+    """Log the serving package (sequential model, recent popularity, shoppers' recent
+    items as of the last event) and register it as the new challenger."""
+    sequential = models["sequential"]
+    assert isinstance(sequential, SequentialRecommender)
+    recent = Popularity(cfg.popularity).fit(split.events, split.catalogue.size).scores
+    histories = {
+        user: np.asarray(items[-cfg.sequential.max_length :], dtype=np.int64)
+        for user, items in split.events.group_by("user_id", maintain_order=True)
+        .agg(pl.col("item"))
+        .iter_rows()
+    }
+    uri = log_recommender(sequential, recent, histories)
+    return register(uri, cfg.tracking.model_name)
 
 
 def write_metrics(report: TrainingReport, path: Path) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import mlflow
+import polars as pl
 import pytest
 from typer.testing import CliRunner
 
@@ -38,9 +39,14 @@ def cfg(tmp_path_factory) -> RecommenderConfig:
     )
 
 
+@pytest.fixture(scope="module")
+def trained(shop_dir: Path, cfg: RecommenderConfig):
+    return train_recommender(shop_dir, cfg)
+
+
 @pytest.mark.slow
-def test_every_model_is_judged_and_tracked(shop_dir: Path, cfg: RecommenderConfig) -> None:
-    report = train_recommender(shop_dir, cfg)
+def test_every_model_is_judged_and_tracked(trained) -> None:
+    report = trained
     assert set(report.results) == MODELS
     for metrics in report.results.values():
         assert {"ndcg@10", "recall@20", "mrr@10", "coverage@10", "cold_users.users"} <= set(metrics)
@@ -69,7 +75,7 @@ def test_cli_prints_the_table_and_writes_metrics(
     config = tmp_path / "rec.yaml"
     config.write_text(
         f"sequential: {{dim: 16, layers: 1, epochs: 1}}\n"
-        f"tracking: {{tracking_uri: '{cfg.tracking.tracking_uri}'}}\n"
+        f"tracking: {{tracking_uri: 'sqlite:///{tmp_path / 'cli.db'}'}}\n"
     )
     out = tmp_path / "metrics.json"
     result = CliRunner().invoke(
@@ -99,3 +105,52 @@ def test_the_final_stage_needs_the_feature_store(tmp_path: Path, make_config) ->
     )
     with pytest.raises(ValueError, match="storefront features build"):
         train_recommender(path, cfg)
+
+
+@pytest.mark.slow
+def test_champion_loads_by_alias_and_recommends(
+    trained, shop_dir: Path, cfg: RecommenderConfig
+) -> None:
+    import pandas as pd
+
+    from storefront.feeds import read_feeds
+
+    mlflow.set_tracking_uri(cfg.tracking.tracking_uri)
+    model = mlflow.pyfunc.load_model(f"models:/{cfg.tracking.model_name}@champion")
+    feeds = read_feeds(shop_dir)
+    known = feeds.events["user_id"][-1]
+    catalog = feeds.catalog.sort("created_at")
+    new_item = catalog["item_id"][-1]  # launched last
+    answers = model.predict(
+        pd.DataFrame(
+            {"user_id": [known, "never-seen", None], "item_id": [None, None, new_item], "k": 5}
+        )
+    )
+    assert answers["strategy"].tolist() == ["sequential", "popularity", "similar_items"]
+    assert all(len(items) == 5 for items in answers["item_ids"])
+    assert new_item not in answers["item_ids"][2]
+    same_category = catalog.filter(pl.col("item_id").is_in(answers["item_ids"][2]))["category"]
+    own = catalog.filter(pl.col("item_id") == new_item)["category"][0]
+    assert (same_category == own).sum() >= 3, "a new item's neighbours share its category"
+
+
+@pytest.mark.slow
+def test_promotion_compares_on_the_same_holdout(
+    trained, shop_dir: Path, cfg: RecommenderConfig
+) -> None:
+    from training.recommender.registry import alias_version, promote
+
+    second = train_recommender(shop_dir, cfg)
+    name = cfg.tracking.model_name
+    assert alias_version(name, "challenger") == second.model_version
+    assert alias_version(name, "champion") == trained.model_version
+    result = promote(name, shop_dir, cfg)
+    assert result.challenger == second.model_version
+    expected = (
+        second.model_version
+        if result.challenger_score >= result.champion_score
+        else (trained.model_version)
+    )
+    assert alias_version(name, "champion") == expected
+    forced = promote(name, shop_dir, cfg, force=True)
+    assert forced.promoted and alias_version(name, "champion") == second.model_version

@@ -1,0 +1,102 @@
+"""Model registry by alias: every new version is the ``challenger``; the first one is
+also the ``champion``; promotion moves ``champion`` only when the challenger is not
+worse on the same holdout (or when forced, which the promotion run records)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+
+from storefront.feeds import read_feeds
+from training.recommender.config import RecommenderConfig
+from training.recommender.data import cases, temporal_split
+from training.recommender.metrics import judge
+from training.recommender.tracking import use_experiment
+
+CHAMPION, CHALLENGER = "champion", "challenger"
+
+
+def register(model_uri: str, name: str) -> str:
+    """Register a new version as ``challenger`` (and ``champion`` if there is none)."""
+    version = mlflow.register_model(model_uri, name).version
+    client = MlflowClient()
+    client.set_registered_model_alias(name, CHALLENGER, version)
+    if alias_version(name, CHAMPION) is None:
+        client.set_registered_model_alias(name, CHAMPION, version)
+    return str(version)
+
+
+def alias_version(name: str, alias: str) -> str | None:
+    """The version an alias points at, or ``None``."""
+    try:
+        return str(MlflowClient().get_model_version_by_alias(name, alias).version)
+    except MlflowException:
+        return None
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """The outcome of ``models promote``."""
+
+    champion_before: str
+    challenger: str
+    metric: str
+    champion_score: float
+    challenger_score: float
+    promoted: bool
+    forced: bool
+
+
+def holdout_score(model_uri: str, data_dir: Path, cfg: RecommenderConfig) -> float:
+    """The model's primary metric on the test window of the feeds in ``data_dir``; every
+    model gets the same shoppers and the same histories (items before the window)."""
+    feeds = read_feeds(data_dir, required=("events", "catalog"))
+    split = temporal_split(feeds.events, feeds.catalog, cfg.split)
+    test = cases(split, "test", cfg.split)
+    ids = split.catalogue.item_ids
+    frame = pd.DataFrame(
+        {"history": [ids[h].tolist() for h in test.histories], "k": max(cfg.evaluation.ks)}
+    )
+    answers = mlflow.pyfunc.load_model(model_uri).predict(frame)
+    index = {item: k for k, item in enumerate(ids)}
+    ranked = np.array([[index.get(i, 0) for i in row] for row in answers["item_ids"]])
+    return judge(ranked, test, cfg.evaluation.ks, split.catalogue.size)[
+        cfg.evaluation.primary_metric
+    ]
+
+
+def promote(name: str, data_dir: Path, cfg: RecommenderConfig, force: bool = False) -> Promotion:
+    """Compare challenger and champion on the same holdout; move ``champion`` if the
+    challenger is not worse on the primary metric, or if ``force``. Recorded as a run.
+
+    Raises:
+        ValueError: The model has no champion or no challenger.
+    """
+    use_experiment(cfg.tracking.tracking_uri, "promotions")
+    champion, challenger = alias_version(name, CHAMPION), alias_version(name, CHALLENGER)
+    if champion is None or challenger is None:
+        raise ValueError(f"model {name!r} needs both a champion and a challenger to promote")
+    metric = cfg.evaluation.primary_metric
+    with mlflow.start_run(run_name=f"promote {name} v{challenger}"):
+        champion_score = holdout_score(f"models:/{name}@{CHAMPION}", data_dir, cfg)
+        challenger_score = holdout_score(f"models:/{name}@{CHALLENGER}", data_dir, cfg)
+        promoted = force or challenger_score >= champion_score
+        if promoted and challenger != champion:
+            MlflowClient().set_registered_model_alias(name, CHAMPION, challenger)
+        key = metric.replace("@", "_at_")
+        mlflow.log_params(
+            {"model": name, "champion_version": champion, "challenger_version": challenger,
+             "forced": force, "promoted": promoted, "metric": metric}
+        )  # fmt: skip
+        mlflow.log_metrics(
+            {f"champion.{key}": champion_score, f"challenger.{key}": challenger_score}
+        )
+    return Promotion(
+        champion, challenger, metric, champion_score, challenger_score, promoted, force
+    )
