@@ -30,6 +30,8 @@ services:
 benchmarks: install
 	$(BIN)/python benchmarks/simulate.py
 	$(BIN)/python benchmarks/features.py
+	$(BIN)/python benchmarks/recommender.py --dataset simulator
+	$(BIN)/python benchmarks/recommender.py --dataset online_retail
 
 clean:
-	rm -rf $(VENV) data mlruns .pytest_cache .ruff_cache
+	rm -rf $(VENV) data mlruns mlflow.db .pytest_cache .ruff_cache
