@@ -250,6 +250,17 @@ def _train_recommender(
         values = [f"{metrics.get(c, float('nan')):.4f}" for c in RECOMMENDER_COLUMNS]
         table.add_row(model, *values, f"{report.train_seconds[model]:.1f}")
     console.print(table)
+    pairs = Table(
+        title="item to item (test window, hit rate of the next choice)", title_justify="left"
+    )
+    for header in ("model", "cases", "hit rate", "category-popular hit rate"):
+        pairs.add_column(header, justify="left" if header == "model" else "right")
+    for kind, m in report.item_to_item.items():
+        hit = next(v for k, v in m.items() if k.startswith("hit@"))
+        base = next(v for k, v in m.items() if k.startswith("category_popular"))
+        cases = m.get("pairs", m.get("orders", 0.0))
+        pairs.add_row(kind, f"{cases:,.0f}", f"{hit:.4f}", f"{base:.4f}")
+    console.print(pairs)
     typer.echo(f"MLflow run {report.run_id}; registered version {report.model_version}")
     if metrics_out is not None:
         write_metrics(report, metrics_out)

@@ -90,6 +90,18 @@ class RankerConfig(BaseModel):
     """Features YAML of the feature store the ranker reads (default configs/features.yaml)."""
 
 
+class ItemToItemConfig(BaseModel):
+    """Blend and association-rule thresholds."""
+
+    embedding_weight: float = Field(default=0.5, ge=0, le=1)
+    """Share of the item vectors in the similar-items score (the rest is co-views)."""
+    min_support: int = Field(default=2, ge=1)
+    """Orders that must hold both items."""
+    min_confidence: float = Field(default=0.01, ge=0, le=1)
+    min_lift: float = Field(default=1.0, ge=0)
+    k: int = Field(default=10, ge=1)
+
+
 class TrackingConfig(BaseModel):
     """MLflow tracking (local SQLite store by default)."""
 
@@ -109,4 +121,5 @@ class RecommenderConfig(BaseModel):
     ease: EASEConfig = Field(default_factory=EASEConfig)
     sequential: SequentialConfig = Field(default_factory=SequentialConfig)
     ranker: RankerConfig = Field(default_factory=RankerConfig)
+    item2item: ItemToItemConfig = Field(default_factory=ItemToItemConfig)
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)

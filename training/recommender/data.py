@@ -57,7 +57,7 @@ class Split:
     """Events with item positions, and the moments that cut them into windows."""
 
     catalogue: Catalogue
-    events: pl.DataFrame  # user_id, item (int), event_type, timestamp, sorted by time
+    events: pl.DataFrame  # user_id, session_id, item (int), event_type, timestamp; by time
     validation_start: dt.datetime
     test_start: dt.datetime
     end: dt.datetime
@@ -109,7 +109,7 @@ def temporal_split(events: pl.DataFrame, catalog: pl.DataFrame, cfg: SplitConfig
         )
     index = pl.DataFrame({"item_id": cat.item_ids, "item": np.arange(cat.size)})
     positioned = (
-        events.select("user_id", "item_id", "event_type", "timestamp")
+        events.select("user_id", "session_id", "item_id", "event_type", "timestamp")
         .join(index, on="item_id")
         .drop("item_id")
         .sort("timestamp")

@@ -19,6 +19,13 @@ from storefront.feeds import read_feeds
 from training.recommender.baselines import EASE, ItemKNN, Popularity
 from training.recommender.config import RecommenderConfig
 from training.recommender.data import Cases, Split, cases, temporal_split
+from training.recommender.item2item import (
+    BoughtTogether,
+    SimilarItems,
+    category_popularity,
+    evaluate_bought_together,
+    evaluate_similar,
+)
 from training.recommender.metrics import evaluate
 from training.recommender.packaging import log_recommender
 from training.recommender.registry import register
@@ -47,6 +54,7 @@ class TrainingReport:
     train_seconds: dict[str, float] = field(default_factory=dict)
     primary_metric: str = "ndcg@10"
     model_version: str | None = None
+    item_to_item: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, object]:
         """The figures a scheduled job reads (``--metrics-out``)."""
@@ -56,6 +64,7 @@ class TrainingReport:
             "model_version": self.model_version,
             "train_seconds": self.train_seconds,
             "models": self.results,
+            "item_to_item": self.item_to_item,
         }
 
 
@@ -172,6 +181,16 @@ def train_recommender(
                 )
             )
             mlflow.log_dict(importance, "ranker_feature_importance.json")
+        if step:
+            step("item to item: similar items and bought together")
+        report.item_to_item = item_to_item(split, models, cfg)
+        mlflow.log_metrics(
+            {
+                f"{kind}.{name}".replace("@", "_at_"): value
+                for kind, metrics in report.item_to_item.items()
+                for name, value in metrics.items()
+            }
+        )
         log_results(report.results)
         mlflow.log_metrics({f"{name}.train_seconds": s for name, s in report.train_seconds.items()})
         log_plots(report.results, cfg.evaluation.ks)
@@ -183,6 +202,25 @@ def train_recommender(
             step("log the model and register it as challenger")
         report.model_version = _register(split, models, cfg)
     return report
+
+
+def item_to_item(
+    split: Split, models: dict[str, Scores], cfg: RecommenderConfig
+) -> dict[str, dict[str, float]]:
+    """Fit similar items and bought together before the test window; judge them in it."""
+    before = split.before(split.test_start)
+    during = split.events.filter(pl.col("timestamp") >= split.test_start)
+    category = split.catalogue.category
+    sequential = models["sequential"]
+    assert isinstance(sequential, SequentialRecommender)
+    popular = category_popularity(before, category)
+    k = cfg.item2item.k
+    similar = SimilarItems.fit(before, sequential.item_embeddings(), cfg.item2item)
+    together = BoughtTogether.fit(before, split.catalogue.size, cfg.item2item)
+    return {
+        "similar_items": evaluate_similar(similar, during, popular, category, k),
+        "bought_together": evaluate_bought_together(together, during, popular, category, k),
+    }
 
 
 def _register(split: Split, models: dict[str, Scores], cfg: RecommenderConfig) -> str:

@@ -61,6 +61,8 @@ def test_every_model_is_judged_and_tracked(trained) -> None:
         report.results["popularity"]["cold_users.ndcg@10"]
     ), "cold shoppers get popular items"
 
+    assert set(report.item_to_item) == {"similar_items", "bought_together"}
+    assert report.item_to_item["similar_items"]["pairs"] > 0
     run = mlflow.get_run(report.run_id)
     assert run.data.metrics["ease.ndcg_at_10"] == pytest.approx(report.results["ease"]["ndcg@10"])
     assert run.data.params["split.test_days"] == "14"
