@@ -34,4 +34,4 @@ benchmarks: install
 	$(BIN)/python benchmarks/recommender.py --dataset online_retail
 
 clean:
-	rm -rf $(VENV) data mlruns mlflow.db .pytest_cache .ruff_cache
+	rm -rf $(VENV) data mlruns mlflow.db optuna.db .pytest_cache .ruff_cache

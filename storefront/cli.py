@@ -230,12 +230,14 @@ RECOMMENDER_COLUMNS = {
 
 
 def _train_recommender(
-    data_dir: Path, config: Path | None, name: str, metrics_out: Path | None
+    data_dir: Path, config: Path | None, name: str, metrics_out: Path | None, trials: int = 0
 ) -> None:
     from training.recommender.config import RecommenderConfig
     from training.recommender.pipeline import train_recommender, write_metrics
 
     cfg = load_config(RecommenderConfig, config, name=name)
+    if trials:
+        cfg = cfg.model_copy(update={"tuning": cfg.tuning.model_copy(update={"trials": trials})})
     with progress_bar("training recommenders", None):
         report = train_recommender(data_dir, cfg, step=lambda s: console.log(f"recommender: {s}"))
     test_users = int(next(iter(report.results.values()))["users"])
@@ -277,10 +279,14 @@ def train_recommender_command(
     metrics_out: Annotated[
         Path | None, typer.Option(help="Also write the evaluation figures as JSON here.")
     ] = None,
+    tune: Annotated[bool, typer.Option(help="Tune the re-ranker with Optuna first.")] = False,
+    trials: Annotated[int, typer.Option(min=1, help="Optuna trials with --tune.")] = 20,
 ) -> None:
-    """Fit the baselines and the sequential model, judge them on the same temporal split
-    (full ranking) and record the run in MLflow."""
-    _train_recommender(data_dir or default_data_dir(), config, "recommender", metrics_out)
+    """Fit the baselines, the sequential model and the re-ranker, judge them on the same
+    temporal split (full ranking), record the run in MLflow and register the model."""
+    _train_recommender(
+        data_dir or default_data_dir(), config, "recommender", metrics_out, trials if tune else 0
+    )
 
 
 @models_app.command("promote")

@@ -102,6 +102,19 @@ class ItemToItemConfig(BaseModel):
     k: int = Field(default=10, ge=1)
 
 
+class TuningConfig(BaseModel):
+    """Optuna search of the re-ranker's LightGBM parameters (``--tune``)."""
+
+    trials: int = Field(default=0, ge=0)
+    """0: no tuning, use the configured parameters."""
+    storage: str | None = None
+    """Optuna storage URL; default ``sqlite:///<project>/optuna.db``. A PostgreSQL URL
+    lets several machines tune one study in parallel."""
+    study: str = "recommender-ranker"
+    timeout_seconds: float = Field(default=900.0, gt=0)
+    seed: int = 0
+
+
 class TrackingConfig(BaseModel):
     """MLflow tracking (local SQLite store by default)."""
 
@@ -122,4 +135,5 @@ class RecommenderConfig(BaseModel):
     sequential: SequentialConfig = Field(default_factory=SequentialConfig)
     ranker: RankerConfig = Field(default_factory=RankerConfig)
     item2item: ItemToItemConfig = Field(default_factory=ItemToItemConfig)
+    tuning: TuningConfig = Field(default_factory=TuningConfig)
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)

@@ -140,6 +140,7 @@ class Ranker:
         self.cfg = cfg
         self.booster: lgb.Booster | None = None
         self.features: list[str] = []
+        self.best_score = float("nan")
 
     def fit(
         self,
@@ -147,8 +148,10 @@ class Ranker:
         train_labels: pl.Series,
         valid: pl.DataFrame | None = None,
         valid_labels: pl.Series | None = None,
+        callbacks: list[Any] | None = None,
     ) -> Ranker:
-        """Train on rows sorted by case (groups are consecutive rows of one case)."""
+        """Train on rows sorted by case (groups are consecutive rows of one case); with a
+        validation set, stop early on its NDCG@10 (kept as ``best_score``)."""
         self.features = [c for c in train.columns if c not in ("case", "item")]
         params = {
             "objective": "lambdarank",
@@ -161,13 +164,15 @@ class Ranker:
             "verbosity": -1,
         }
         dataset = self._dataset(train, train_labels)
-        sets, callbacks = [dataset], []
+        sets, hooks = [dataset], list(callbacks or [])
         if valid is not None and valid_labels is not None:
             sets.append(self._dataset(valid, valid_labels, reference=dataset))
-            callbacks.append(lgb.early_stopping(self.cfg.early_stopping, verbose=False))
+            hooks.append(lgb.early_stopping(self.cfg.early_stopping, verbose=False))
         self.booster = lgb.train(
-            params, dataset, self.cfg.rounds, valid_sets=sets[1:] or None, callbacks=callbacks
+            params, dataset, self.cfg.rounds, valid_sets=sets[1:] or None, callbacks=hooks
         )
+        scores = self.booster.best_score.get("valid_0", {})
+        self.best_score = float(scores.get("ndcg@10", float("nan")))
         return self
 
     def _dataset(

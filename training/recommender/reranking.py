@@ -7,6 +7,7 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+import mlflow
 import numpy as np
 import polars as pl
 
@@ -17,6 +18,7 @@ from training.recommender.config import RecommenderConfig
 from training.recommender.data import Cases, Split, cases
 from training.recommender.metrics import Scorer, judge, rank_all
 from training.recommender.ranker import Ranker, generate, history_features, labels, store_features
+from training.recommender.tuning import tune_ranker
 
 
 def open_feature_store(data_dir: Path, cfg: RecommenderConfig) -> Any:
@@ -60,9 +62,19 @@ def fit_ranker(
     keep = rows["case"].is_in(useful.implode())
     rows, y = rows.filter(keep), y.filter(keep)
     held_out = rows["case"].is_in(useful.sample(fraction=0.2, seed=0).implode())
-    return Ranker(cfg.ranker).fit(
-        rows.filter(~held_out), y.filter(~held_out), rows.filter(held_out), y.filter(held_out)
-    )
+    fit_rows, fit_y = rows.filter(~held_out), y.filter(~held_out)
+    valid_rows, valid_y = rows.filter(held_out), y.filter(held_out)
+    params = cfg.ranker
+    if cfg.tuning.trials > 0:
+        params, study = tune_ranker(fit_rows, fit_y, valid_rows, valid_y, params, cfg.tuning)
+        mlflow.log_params({f"tuned.{k}": v for k, v in study.best_params.items()})
+        mlflow.log_metrics(
+            {
+                "tuning.best_validation_ndcg_at_10": study.best_value,
+                "tuning.trials": len(study.trials),
+            }
+        )
+    return Ranker(params).fit(fit_rows, fit_y, valid_rows, valid_y)
 
 
 def rank_final(
