@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,6 +21,14 @@ def small_config(**overrides: object) -> SimulationConfig:
         update={"behaviour": base.behaviour.model_copy(update={"sessions_per_day": 120})}
     )
     return base.model_copy(update=overrides)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def mlflow_store(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Tests track into a temporary MLflow store, never the project's ``mlflow.db``."""
+    uri = f"sqlite:///{tmp_path_factory.mktemp('mlflow') / 'mlflow.db'}"
+    os.environ["MLFLOW_TRACKING_URI"] = uri
+    return uri
 
 
 @pytest.fixture(scope="session")

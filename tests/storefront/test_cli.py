@@ -17,7 +17,7 @@ runner = CliRunner()
 def small_yaml(tmp_path: Path) -> Path:
     path = tmp_path / "small.yaml"
     path.write_text(
-        "days: 30\nn_users: 500\ncatalog: {n_items: 60}\nbehaviour: {sessions_per_day: 60}\n"
+        "days: 45\nn_users: 500\ncatalog: {n_items: 60}\nbehaviour: {sessions_per_day: 60}\n"
     )
     return path
 
@@ -81,6 +81,8 @@ def test_quickstart_simulates_validates_and_summarises(tmp_path: Path, small_yam
     assert result.exit_code == 0, result.output
     assert "quickstart done" in result.output
     assert "purchase events" in result.output
+    assert "features built through" in result.output
+    assert "final" in result.output and "registered version" in result.output
 
 
 @pytest.mark.real_data

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 import matplotlib
@@ -14,16 +16,28 @@ from matplotlib import pyplot as plt
 
 
 def tracking_uri(configured: str | None) -> str:
-    """The configured URI, or a SQLite store in the project folder."""
-    return configured or f"sqlite:///{PROJECT_ROOT / 'mlflow.db'}"
+    """The configured URI, else ``$MLFLOW_TRACKING_URI``, else ``mlflow.db`` in the project."""
+    return (
+        configured
+        or os.environ.get("MLFLOW_TRACKING_URI")
+        or f"sqlite:///{PROJECT_ROOT / 'mlflow.db'}"
+    )
+
+
+def _artifact_location(uri: str) -> str | None:
+    """A SQLite store keeps artifacts in ``mlruns/`` beside the database file (not in
+    whatever folder the command runs from); servers choose their own."""
+    if uri.startswith("sqlite:///"):
+        return (Path(uri.removeprefix("sqlite:///")).parent / "mlruns").as_uri()
+    return None
 
 
 def use_experiment(uri: str | None, experiment: str) -> None:
-    """Point MLflow at the store and experiment (artifacts under ``mlruns/`` locally)."""
-    mlflow.set_tracking_uri(tracking_uri(uri))
+    """Point MLflow at the store and experiment."""
+    resolved = tracking_uri(uri)
+    mlflow.set_tracking_uri(resolved)
     if mlflow.get_experiment_by_name(experiment) is None:
-        location = None if uri else (PROJECT_ROOT / "mlruns").as_uri()
-        mlflow.create_experiment(experiment, artifact_location=location)
+        mlflow.create_experiment(experiment, artifact_location=_artifact_location(resolved))
     mlflow.set_experiment(experiment)
 
 
