@@ -93,7 +93,7 @@ class RankerConfig(BaseModel):
 class ItemToItemConfig(BaseModel):
     """Blend and association-rule thresholds."""
 
-    embedding_weight: float = Field(default=0.5, ge=0, le=1)
+    embedding_weight: float = Field(default=0.1, ge=0, le=1)
     """Share of the item vectors in the similar-items score (the rest is co-views)."""
     min_support: int = Field(default=2, ge=1)
     """Orders that must hold both items."""

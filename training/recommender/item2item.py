@@ -57,9 +57,12 @@ class SimilarItems:
         return cls(cfg, units, _cosine(_baskets(events, "view", len(vectors))))
 
     def scores(self, item: int) -> np.ndarray:
+        """Co-view similarity scaled to [0, 1] per item, blended with vector cosine (which
+        alone ranks items nobody has co-viewed yet, such as new ones)."""
         w = self.cfg.embedding_weight
-        out = w * (self.unit_vectors @ self.unit_vectors[item])
-        out += (1 - w) * self.coviews[item].toarray().ravel()
+        views = self.coviews[item].toarray().ravel()
+        views = views / views.max() if views.max() > 0 else views
+        out = w * (self.unit_vectors @ self.unit_vectors[item]) + (1 - w) * views
         out[item] = -np.inf
         return out
 
