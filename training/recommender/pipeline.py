@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -235,8 +236,31 @@ def _register(split: Split, models: dict[str, Scores], cfg: RecommenderConfig) -
         .agg(pl.col("item"))
         .iter_rows()
     }
+    _log_embeddings(sequential, split, histories)
     uri = log_recommender(sequential, recent, histories)
     return register(uri, cfg.tracking.model_name)
+
+
+def _log_embeddings(
+    sequential: SequentialRecommender, split: Split, histories: dict[str, np.ndarray]
+) -> None:
+    """Item vectors and each known shopper's vector (after their recent items) as
+    parquet artifacts, for serving and for nearest-neighbour indexes."""
+    users = list(histories)
+    user_vectors = np.concatenate(
+        [
+            sequential.user_embeddings([histories[u] for u in users[start : start + 1024]])
+            for start in range(0, len(users), 1024)
+        ]
+    ) if users else np.zeros((0, sequential.cfg.dim))  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        items = pl.DataFrame(
+            {"item_id": split.catalogue.item_ids, "vector": sequential.item_embeddings()}
+        )
+        shoppers = pl.DataFrame({"user_id": users, "vector": user_vectors})
+        items.write_parquet(Path(tmp) / "item_embeddings.parquet")
+        shoppers.write_parquet(Path(tmp) / "user_embeddings.parquet")
+        mlflow.log_artifacts(tmp, "embeddings")
 
 
 def write_metrics(report: TrainingReport, path: Path) -> None:

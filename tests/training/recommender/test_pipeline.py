@@ -68,6 +68,11 @@ def test_every_model_is_judged_and_tracked(trained) -> None:
     assert run.data.params["split.test_days"] == "14"
     artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(report.run_id, "plots")}
     assert {"plots/ndcg_by_k.png", "plots/coverage_by_k.png", "plots/cold_vs_warm.png"} <= artifacts
+    folder = mlflow.artifacts.download_artifacts(run_id=report.run_id, artifact_path="embeddings")
+    items = pl.read_parquet(Path(folder) / "item_embeddings.parquet")
+    users = pl.read_parquet(Path(folder) / "user_embeddings.parquet")
+    assert items.height == 300 and users.height > 1000
+    assert items.schema["vector"] == users.schema["vector"] == pl.Array(pl.Float32, 16)
 
 
 @pytest.mark.slow
