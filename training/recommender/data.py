@@ -153,3 +153,18 @@ def cases(split: Split, window: Window, cfg: SplitConfig) -> Cases:
         new_items=~np.isnat(first_seen) & (first_seen >= moment),
         start=start,
     )
+
+
+def sample_cases(c: Cases, n: int, seed: int = 0) -> Cases:
+    """At most ``n`` of the cases, drawn at random (for fast validation)."""
+    if len(c.user_ids) <= n:
+        return c
+    idx = np.sort(np.random.default_rng(seed).choice(len(c.user_ids), n, replace=False))
+    return Cases(
+        [c.user_ids[i] for i in idx],
+        [c.histories[i] for i in idx],
+        [c.targets[i] for i in idx],
+        [c.bought[i] for i in idx],
+        c.new_items,
+        c.start,
+    )

@@ -125,9 +125,13 @@ def _hit(scores: np.ndarray, target: int, k: int) -> bool:
 
 
 def evaluate_similar(
-    model: SimilarItems, test: pl.DataFrame, popularity: np.ndarray, category: np.ndarray,
-    k: int, limit: int = 5000,
-) -> dict[str, float]:  # fmt: skip
+    model: SimilarItems,
+    test: pl.DataFrame,
+    popularity: np.ndarray,
+    category: np.ndarray,
+    k: int,
+    limit: int = 5000,
+) -> dict[str, float]:
     """Hit rate@k of the next item viewed in the same session, vs category popularity."""
     views = test.filter(pl.col("event_type") == "view").sort("timestamp")
     pairs = (
@@ -149,9 +153,12 @@ def evaluate_similar(
 
 
 def evaluate_bought_together(
-    model: BoughtTogether, test: pl.DataFrame, popularity: np.ndarray, category: np.ndarray,
+    model: BoughtTogether,
+    test: pl.DataFrame,
+    popularity: np.ndarray,
+    category: np.ndarray,
     k: int,
-) -> dict[str, float]:  # fmt: skip
+) -> dict[str, float]:
     """Hit rate@k of an order's last item given the rest, vs category popularity."""
     orders = (
         test.filter(pl.col("event_type") == "purchase")

@@ -19,7 +19,7 @@ import polars as pl
 from storefront.feeds import read_feeds
 from training.recommender.baselines import EASE, ItemKNN, Popularity
 from training.recommender.config import RecommenderConfig
-from training.recommender.data import Cases, Split, cases, temporal_split
+from training.recommender.data import Split, cases, sample_cases, temporal_split
 from training.recommender.item2item import (
     BoughtTogether,
     SimilarItems,
@@ -67,21 +67,6 @@ class TrainingReport:
             "models": self.results,
             "item_to_item": self.item_to_item,
         }
-
-
-def sample_cases(c: Cases, n: int, seed: int = 0) -> Cases:
-    """At most ``n`` of the cases, drawn at random (for fast validation)."""
-    if len(c.user_ids) <= n:
-        return c
-    idx = np.sort(np.random.default_rng(seed).choice(len(c.user_ids), n, replace=False))
-    return Cases(
-        [c.user_ids[i] for i in idx],
-        [c.histories[i] for i in idx],
-        [c.targets[i] for i in idx],
-        [c.bought[i] for i in idx],
-        c.new_items,
-        c.start,
-    )
 
 
 def fit_models(
@@ -247,12 +232,16 @@ def _log_embeddings(
     """Item vectors and each known shopper's vector (after their recent items) as
     parquet artifacts, for serving and for nearest-neighbour indexes."""
     users = list(histories)
-    user_vectors = np.concatenate(
-        [
-            sequential.user_embeddings([histories[u] for u in users[start : start + 1024]])
-            for start in range(0, len(users), 1024)
-        ]
-    ) if users else np.zeros((0, sequential.cfg.dim))  # fmt: skip
+    user_vectors = (
+        np.concatenate(
+            [
+                sequential.user_embeddings([histories[u] for u in users[start : start + 1024]])
+                for start in range(0, len(users), 1024)
+            ]
+        )
+        if users
+        else np.zeros((0, sequential.cfg.dim))
+    )
     with tempfile.TemporaryDirectory() as tmp:
         items = pl.DataFrame(
             {"item_id": split.catalogue.item_ids, "vector": sequential.item_embeddings()}

@@ -15,7 +15,7 @@ from features.config import FeatureConfig, store_dir
 from features.store import open_store
 from storefront.config import load_config
 from training.recommender.config import RecommenderConfig
-from training.recommender.data import Cases, Split, cases
+from training.recommender.data import Cases, Split, cases, sample_cases
 from training.recommender.metrics import Scorer, judge, rank_all
 from training.recommender.ranker import Ranker, generate, history_features, labels, store_features
 from training.recommender.tuning import tune_ranker
@@ -33,9 +33,13 @@ def open_feature_store(data_dir: Path, cfg: RecommenderConfig) -> Any:
 
 
 def candidate_rows(
-    generators: dict[str, Scorer], c: Cases, split: Split, store: Any, at: dt.datetime,
+    generators: dict[str, Scorer],
+    c: Cases,
+    split: Split,
+    store: Any,
+    at: dt.datetime,
     cfg: RecommenderConfig,
-) -> pl.DataFrame:  # fmt: skip
+) -> pl.DataFrame:
     """Candidates of ``c`` with generator, history and feature-store columns."""
     rows = generate(generators, c, cfg.ranker)
     rows = history_features(rows, c)
@@ -53,8 +57,6 @@ def fit_ranker(
 ) -> Ranker:
     """Train on the validation window (candidates as of its start), 20% held out for
     early stopping."""
-    from training.recommender.pipeline import sample_cases
-
     window = sample_cases(cases(split, "validation", cfg.split), cfg.ranker.training_users, 1)
     rows = candidate_rows(generators, window, split, store, split.validation_start, cfg)
     y = labels(rows, window)
@@ -78,9 +80,15 @@ def fit_ranker(
 
 
 def rank_final(
-    ranker: Ranker, generators: dict[str, Scorer], fallback: Scorer, c: Cases, split: Split,
-    store: Any, at: dt.datetime, cfg: RecommenderConfig,
-) -> np.ndarray:  # fmt: skip
+    ranker: Ranker,
+    generators: dict[str, Scorer],
+    fallback: Scorer,
+    c: Cases,
+    split: Split,
+    store: Any,
+    at: dt.datetime,
+    cfg: RecommenderConfig,
+) -> np.ndarray:
     """Top lists of the final stage: re-ranked candidates, then the fallback's order.
 
     Shoppers with no history (cold start) get the popularity ranking: the re-ranker has
@@ -90,9 +98,11 @@ def rank_final(
     rows = candidate_rows(generators, c, split, store, at, cfg)
     if cfg.split.exclude_purchased:
         bought = pl.DataFrame(
-            {"case": np.repeat(np.arange(len(c.bought)), [len(b) for b in c.bought]),
-             "item": np.concatenate(c.bought) if c.bought else []}
-        ).with_columns(pl.col("case", "item").cast(rows.schema["case"]))  # fmt: skip
+            {
+                "case": np.repeat(np.arange(len(c.bought)), [len(b) for b in c.bought]),
+                "item": np.concatenate(c.bought) if c.bought else [],
+            }
+        ).with_columns(pl.col("case", "item").cast(rows.schema["case"]))
         rows = rows.join(bought, on=["case", "item"], how="anti")
     ordered = (
         rows.select("case", "item")
@@ -117,9 +127,14 @@ def rank_final(
 
 
 def evaluate_final(
-    ranker: Ranker, generators: dict[str, Scorer], fallback: Scorer, test: Cases, split: Split,
-    store: Any, cfg: RecommenderConfig,
-) -> dict[str, float]:  # fmt: skip
+    ranker: Ranker,
+    generators: dict[str, Scorer],
+    fallback: Scorer,
+    test: Cases,
+    split: Split,
+    store: Any,
+    cfg: RecommenderConfig,
+) -> dict[str, float]:
     """The final stage's metrics on the test window (features as of its start)."""
     ranked = rank_final(ranker, generators, fallback, test, split, store, split.test_start, cfg)
     return judge(ranked, test, cfg.evaluation.ks, split.catalogue.size)
