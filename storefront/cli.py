@@ -289,6 +289,50 @@ def train_recommender_command(
     )
 
 
+def _train_demand(data_dir: Path, config: Path | None, metrics_out: Path | None) -> None:
+    from training.demand.config import DemandConfig
+    from training.demand.pipeline import train_demand, write_metrics
+
+    cfg = load_config(DemandConfig, config, name="demand")
+    with progress_bar("training the demand model", None):
+        report = train_demand(data_dir, cfg, step=lambda s: console.log(f"demand: {s}"))
+    unit = "days" if report.period_days == 1 else f"{report.period_days}-day periods"
+    table = Table(
+        title=f"demand forecast, last {report.horizon} {unit} "
+        f"({report.results['model']['periods']:,.0f} item-periods)",
+        title_justify="left",
+    )
+    for header in ("model", "WAPE", "RMSSE", "pinball (mean over quantiles)"):
+        table.add_column(header, justify="left" if header == "model" else "right")
+    for who in ("model", "seasonal_naive"):
+        m = report.results[who]
+        table.add_row(who, f"{m['wape']:.4f}", f"{m['rmsse']:.4f}", f"{m['pinball']:.4f}")
+    console.print(table)
+    typer.echo(
+        f"trained in {report.train_seconds:.1f} s; MLflow run {report.run_id}; "
+        f"registered version {report.model_version}"
+    )
+    if metrics_out is not None:
+        write_metrics(report, metrics_out)
+        typer.echo(f"metrics written to {metrics_out}")
+
+
+@train_app.command("demand")
+@_user_errors
+def train_demand_command(
+    data_dir: DataDir = None,
+    config: Annotated[
+        Path | None, typer.Option(help="Demand YAML (default: configs/demand.yaml).")
+    ] = None,
+    metrics_out: Annotated[
+        Path | None, typer.Option(help="Also write the evaluation figures as JSON here.")
+    ] = None,
+) -> None:
+    """Fit the global LightGBM demand model (tweedie mean, P10/P50/P90 quantiles) on the
+    feature store's demand rows and judge it on the last horizon against seasonal naive."""
+    _train_demand(data_dir or default_data_dir(), config, metrics_out)
+
+
 @models_app.command("promote")
 @_user_errors
 def models_promote_command(
@@ -330,16 +374,18 @@ def quickstart_command(
 ) -> None:
     """The main job: simulate a shop, validate its feeds, build its feature store."""
     data_dir = data_dir or default_data_dir()
-    console.rule("1/4 simulate")
+    console.rule("1/5 simulate")
     _simulate(data_dir, config, seed=None, scale=1.0)
-    console.rule("2/4 validate")
+    console.rule("2/5 validate")
     with progress_bar(f"validating {data_dir}", None):
         feeds = read_feeds(data_dir, required=("events", "catalog", "inventory", "prices"))
     _print_summary(feeds, data_dir)
-    console.rule("3/4 build the feature store")
+    console.rule("3/5 build the feature store")
     _build_features(data_dir, features_config, rebuild=True)
-    console.rule("4/4 train recommenders (quick configuration)")
+    console.rule("4/5 train recommenders (quick configuration)")
     _train_recommender(data_dir, None, "recommender.quickstart", metrics_out=None)
+    console.rule("5/5 train the demand model")
+    _train_demand(data_dir, None, metrics_out=None)
     typer.echo("quickstart done")
 
 

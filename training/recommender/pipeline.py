@@ -29,10 +29,10 @@ from training.recommender.item2item import (
 )
 from training.recommender.metrics import evaluate
 from training.recommender.packaging import log_recommender
-from training.recommender.registry import register
 from training.recommender.reranking import evaluate_final, fit_ranker, open_feature_store
 from training.recommender.sequential import SequentialRecommender
 from training.recommender.tracking import log_plots, log_results, use_experiment
+from training.registry import register
 
 log = logging.getLogger(__name__)
 Step = Callable[[str], None]

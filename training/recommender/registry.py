@@ -11,33 +11,13 @@ import mlflow
 import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
-from mlflow.exceptions import MlflowException
 
 from storefront.feeds import read_feeds
 from training.recommender.config import RecommenderConfig
 from training.recommender.data import cases, temporal_split
 from training.recommender.metrics import judge
 from training.recommender.tracking import use_experiment
-
-CHAMPION, CHALLENGER = "champion", "challenger"
-
-
-def register(model_uri: str, name: str) -> str:
-    """Register a new version as ``challenger`` (and ``champion`` if there is none)."""
-    version = mlflow.register_model(model_uri, name).version
-    client = MlflowClient()
-    client.set_registered_model_alias(name, CHALLENGER, version)
-    if alias_version(name, CHAMPION) is None:
-        client.set_registered_model_alias(name, CHAMPION, version)
-    return str(version)
-
-
-def alias_version(name: str, alias: str) -> str | None:
-    """The version an alias points at, or ``None``."""
-    try:
-        return str(MlflowClient().get_model_version_by_alias(name, alias).version)
-    except MlflowException:
-        return None
+from training.registry import CHALLENGER, CHAMPION, alias_version
 
 
 @dataclass(frozen=True)

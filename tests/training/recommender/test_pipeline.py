@@ -145,7 +145,8 @@ def test_champion_loads_by_alias_and_recommends(
 def test_promotion_compares_on_the_same_holdout(
     trained, shop_dir: Path, cfg: RecommenderConfig
 ) -> None:
-    from training.recommender.registry import alias_version, promote
+    from training.recommender.registry import promote
+    from training.registry import alias_version
 
     second = train_recommender(shop_dir, cfg)
     name = cfg.tracking.model_name

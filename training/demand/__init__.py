@@ -1,0 +1,1 @@
+"""Demand forecasting: a LightGBM global model with quantiles, judged against seasonal naive."""

@@ -1,0 +1,32 @@
+"""Settings of demand forecasting (``configs/demand.yaml``)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class DemandConfig(BaseModel):
+    """Horizon, features, LightGBM parameters and tracking of the demand model."""
+
+    horizon: int = Field(default=28, ge=1)
+    """Periods ahead (days for daily panels, weeks for weekly ones)."""
+    season: int | None = None
+    """Seasonal period for the seasonal-naive baseline; default 7 daily, 52 weekly."""
+    lag_offsets: list[int] = Field(default_factory=lambda: [0, 7, 14, 21])
+    """Lags are ``horizon + offset`` periods: every lag is known at the forecast origin."""
+    rolling_windows: list[int] = Field(default_factory=lambda: [7, 28, 91])
+    quantiles: list[float] = Field(default_factory=lambda: [0.1, 0.5, 0.9])
+    tweedie_variance_power: float = Field(default=1.2, gt=1, lt=2)
+    num_leaves: int = Field(default=63, ge=2)
+    learning_rate: float = Field(default=0.05, gt=0)
+    rounds: int = Field(default=400, ge=1)
+    min_child_samples: int = Field(default=50, ge=1)
+    feature_fraction: float = Field(default=0.8, gt=0, le=1)
+    threads: int = Field(default=2, ge=1)
+    max_training_rows: int = Field(default=2_000_000, ge=1000)
+    """Most recent rows kept for training (older history informs the lags only)."""
+    trials: int = Field(default=0, ge=0)
+    """Optuna trials on a validation horizon before the final fit (``--tune``)."""
+    tracking_uri: str | None = None
+    experiment: str = "demand"
+    model_name: str = "storefront-demand"

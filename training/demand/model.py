@@ -1,0 +1,80 @@
+"""The global demand model: LightGBM tweedie for the mean, quantile models for the fan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import lightgbm as lgb
+import numpy as np
+import polars as pl
+
+from training.demand.config import DemandConfig
+from training.demand.features import CATEGORICAL, feature_columns
+
+
+@dataclass
+class DemandModel:
+    """Point forecast (tweedie mean) plus one quantile model per configured quantile."""
+
+    cfg: DemandConfig
+    features: list[str] = field(default_factory=list)
+    mean: lgb.Booster | None = None
+    quantile_models: dict[float, lgb.Booster] = field(default_factory=dict)
+
+    def _params(self, objective: str, **extra: float) -> dict[str, object]:
+        c = self.cfg
+        return {
+            "objective": objective,
+            "num_leaves": c.num_leaves,
+            "learning_rate": c.learning_rate,
+            "min_child_samples": c.min_child_samples,
+            "feature_fraction": c.feature_fraction,
+            "num_threads": c.threads,
+            "verbosity": -1,
+            **extra,
+        }
+
+    def _dataset(self, rows: pl.DataFrame) -> lgb.Dataset:
+        return lgb.Dataset(
+            rows.select(self.features).to_pandas(),
+            label=rows["units"].to_numpy(),
+            categorical_feature=[c for c in CATEGORICAL if c in self.features],
+            free_raw_data=False,
+        )
+
+    def fit(self, rows: pl.DataFrame) -> DemandModel:
+        """Train on uncensored rows (censored units are a lower bound, not demand)."""
+        train = rows.filter(~pl.col("censored")).tail(self.cfg.max_training_rows)
+        self.features = feature_columns(train)
+        data = self._dataset(train)
+        power = self.cfg.tweedie_variance_power
+        self.mean = lgb.train(
+            self._params("tweedie", tweedie_variance_power=power), data, self.cfg.rounds
+        )
+        self.quantile_models = {
+            q: lgb.train(self._params("quantile", alpha=q), data, self.cfg.rounds // 2)
+            for q in self.cfg.quantiles
+        }
+        return self
+
+    def predict(self, rows: pl.DataFrame) -> pl.DataFrame:
+        """``forecast`` (mean) and ``p10``/``p50``/``p90``-style quantile columns, sorted so
+        quantiles never cross."""
+        assert self.mean is not None, "fit the model first"
+        x = rows.select(self.features).to_pandas()
+        out = {"forecast": np.maximum(self.mean.predict(x), 0.0)}
+        if self.quantile_models:
+            qs = sorted(self.quantile_models)
+            stacked = np.sort(
+                np.maximum(np.column_stack([self.quantile_models[q].predict(x) for q in qs]), 0.0),
+                axis=1,
+            )
+            out |= {quantile_name(q): stacked[:, k] for k, q in enumerate(qs)}
+        return rows.select("item_id", "location_id", "period_start").with_columns(
+            **{k: pl.Series(v) for k, v in out.items()}
+        )
+
+
+def quantile_name(q: float) -> str:
+    """``0.1`` -> ``p10``."""
+    return f"p{round(q * 100):d}"

@@ -1,0 +1,144 @@
+"""``storefront train demand``: the feature store's demand rows → direct multi-horizon
+LightGBM model with quantiles → judged on the last horizon against seasonal naive →
+an MLflow run with a forecast plot → registered as the demand challenger."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import mlflow
+import polars as pl
+
+from features.config import store_dir
+from features.pipelines.demand import period_days
+from features.tables import DEMAND
+from training.demand.config import DemandConfig
+from training.demand.evaluate import evaluate
+from training.demand.features import SERIES, model_rows
+from training.demand.model import DemandModel, quantile_name
+from training.recommender.tracking import plt, use_experiment
+from training.registry import register
+
+Step = Callable[[str], None]
+
+
+@dataclass
+class DemandReport:
+    """What a demand training measured on the last horizon."""
+
+    run_id: str
+    period_days: int
+    horizon: int
+    results: dict[str, dict[str, float]] = field(default_factory=dict)
+    train_seconds: float = 0.0
+    model_version: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        """The figures a scheduled job reads (``--metrics-out``)."""
+        return {
+            "run_id": self.run_id,
+            "period_days": self.period_days,
+            "horizon": self.horizon,
+            "train_s": self.train_seconds,
+            "model_version": self.model_version,
+            **self.results,
+        }
+
+
+def read_demand(data_dir: Path) -> pl.DataFrame:
+    """The demand table of the shop's feature store (built by ``features build``)."""
+    folder = DEMAND.offline_dir(store_dir(data_dir))
+    if not any(folder.glob("*.parquet")):
+        raise ValueError(
+            f"no demand rows in the feature store of {data_dir}; run `storefront features build`"
+        )
+    return pl.read_parquet(folder / "*.parquet").sort(*SERIES, "period_start")
+
+
+def _plot(history: pl.DataFrame, forecast: pl.DataFrame, quantiles: list[float]) -> object:
+    """Actuals and forecast fans of the four busiest series."""
+    busiest = (
+        forecast.group_by(SERIES).agg(pl.col("units").sum()).sort("units", descending=True).head(4)
+    )
+    fig, axes = plt.subplots(2, 2, figsize=(11, 6))
+    low, high = quantile_name(min(quantiles)), quantile_name(max(quantiles))
+    for ax, (item, location, _) in zip(axes.ravel(), busiest.iter_rows(), strict=False):
+        key = (pl.col("item_id") == item) & (pl.col("location_id") == location)
+        ahead = forecast.filter(key).sort("period_start")
+        past = history.filter(key).tail(3 * ahead.height)
+        ax.plot(past["period_start"], past["units"], color="grey", label="history")
+        ax.plot(ahead["period_start"], ahead["units"], color="black", label="actual")
+        ax.plot(ahead["period_start"], ahead["forecast"], color="tab:blue", label="forecast")
+        ax.fill_between(
+            ahead["period_start"], ahead[low], ahead[high], alpha=0.25, label=f"{low}-{high}"
+        )
+        ax.set_title(f"{item} @ {location}", fontsize=9)
+    axes[0, 0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def train_demand(data_dir: Path, cfg: DemandConfig, step: Step | None = None) -> DemandReport:
+    """Fit on everything before the last horizon, judge on it, track and register.
+
+    Raises:
+        ValueError: No demand table in the feature store, or history shorter than the
+            horizon.
+    """
+    demand = read_demand(data_dir)
+    days = period_days(demand)
+    season = cfg.season or (7 if days == 1 else 52)
+    rows = model_rows(demand, days, cfg)
+    last = rows["period_start"].max()
+    cutoff = last - dt.timedelta(days=cfg.horizon * days)
+    train = rows.filter(pl.col("period_start") <= cutoff)
+    test = rows.filter(pl.col("period_start") > cutoff)
+    if train.is_empty() or test.is_empty():
+        raise ValueError(f"the demand history is shorter than the horizon ({cfg.horizon} periods)")
+    use_experiment(cfg.tracking_uri, cfg.experiment)
+    with mlflow.start_run() as run:
+        params = cfg.model_dump(exclude={"tracking_uri"})
+        mlflow.log_params(
+            {
+                "data_dir": str(Path(data_dir).resolve()),
+                "period_days": days,
+                "season": season,
+                "strategy": "direct: one model, every lag at least the horizon old",
+                "train_rows": train.height,
+                "test_rows": test.height,
+                **params,
+            }
+        )
+        if step:
+            step(f"fit the global model on {train.height:,} rows")
+        started = time.perf_counter()
+        model = DemandModel(cfg).fit(train)
+        report = DemandReport(run.info.run_id, days, cfg.horizon)
+        report.train_seconds = round(time.perf_counter() - started, 2)
+        if step:
+            step(f"forecast the last {cfg.horizon} periods and evaluate")
+        predicted = test.join(model.predict(test), on=[*SERIES, "period_start"])
+        report.results = evaluate(train, predicted, cfg.quantiles, season, days)
+        mlflow.log_metrics(
+            {f"{who}.{k}": v for who, m in report.results.items() for k, v in m.items()}
+            | {"train_seconds": report.train_seconds}
+        )
+        fig = _plot(train, predicted, cfg.quantiles)
+        mlflow.log_figure(fig, "plots/forecast.png")
+        plt.close(fig)
+        info = mlflow.lightgbm.log_model(
+            model.mean, name="demand", pip_requirements=["lightgbm==4.7.0", "pandas==2.3.3"]
+        )
+        report.model_version = register(info.model_uri, cfg.model_name)
+    return report
+
+
+def write_metrics(report: DemandReport, path: Path) -> None:
+    """Write the report's figures as JSON."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report.to_json(), indent=2))
