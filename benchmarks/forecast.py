@@ -12,21 +12,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import tempfile
 from pathlib import Path
 
-# keep this script's folder off the path (benchmarks/features.py shadows a package)
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+import _path  # noqa: F401  (first: keeps this folder off the import path)
 
-from features.build import build_features  # noqa: E402
-from features.config import FeatureConfig  # noqa: E402
-from loaders import load  # noqa: E402
-from simulator import SimulationConfig, simulate  # noqa: E402
-from storefront.config import load_config  # noqa: E402
-from storefront.feeds import write_feeds  # noqa: E402
-from training.demand.config import DemandConfig  # noqa: E402
-from training.demand.pipeline import train_demand  # noqa: E402
+from features.build import build_features
+from features.config import FeatureConfig
+from loaders import load
+from simulator import SimulationConfig, simulate
+from storefront.config import load_config
+from storefront.feeds import write_feeds
+from training.demand.config import DemandConfig
+from training.demand.pipeline import train_demand
 
 
 def main() -> None:

@@ -45,6 +45,32 @@ def sales_from_items(item_daily: pl.DataFrame, location_id: str) -> pl.DataFrame
     )
 
 
+def with_lags(
+    frame: pl.DataFrame, column: str, lags: list[int], days: int, name: str
+) -> pl.DataFrame:
+    """Add ``column`` as it was ``lag`` periods earlier in the same series, for each lag
+    (``name`` formats the lag into the column name). Gaps give nulls, never a neighbour."""
+    values = frame.select(*SERIES, "period_start", column)
+    for lag in lags:
+        shifted = values.with_columns(pl.col("period_start") + pl.duration(days=lag * days))
+        frame = frame.join(
+            shifted.rename({column: name.format(lag)}), on=[*SERIES, "period_start"], how="left"
+        )
+    return frame
+
+
+def trailing_means(column: str, windows: list[int], days: int, name: str) -> list[pl.Expr]:
+    """Means of ``column`` over the ``w`` periods before each row (the row excluded);
+    needs the frame sorted by series and period."""
+    return [
+        pl.col(column)
+        .rolling_mean_by("period_start", window_size=f"{w * days}d", closed="left")
+        .over(SERIES)
+        .alias(name.format(w))
+        for w in windows
+    ]
+
+
 def demand_rows(sales: pl.DataFrame, cfg: DemandFeatureConfig) -> pl.DataFrame:
     """Demand rows with prices, promotion, calendar, censoring, lags and trailing means.
 
@@ -72,20 +98,10 @@ def demand_rows(sales: pl.DataFrame, cfg: DemandFeatureConfig) -> pl.DataFrame:
             ).dt.replace_time_zone("UTC")
         },
     )
-    units = frame.select(*SERIES, "period_start", "units")
-    for lag in cfg.lags:
-        shifted = units.with_columns(pl.col("period_start") + pl.duration(days=lag * days)).rename(
-            {"units": f"units_lag_{lag}"}
-        )
-        frame = frame.join(shifted, on=[*SERIES, "period_start"], how="left")
-    trailing = [
-        pl.col("units")
-        .rolling_mean_by("period_start", window_size=f"{k * days}d", closed="left")
-        .over(SERIES)
-        .alias(f"units_mean_{k}")
-        for k in cfg.rolling_means
-    ]
-    frame = frame.sort(*SERIES, "period_start").with_columns(trailing)
+    frame = with_lags(frame, "units", cfg.lags, days, "units_lag_{}")
+    frame = frame.sort(*SERIES, "period_start").with_columns(
+        trailing_means("units", cfg.rolling_means, days, "units_mean_{}")
+    )
     return frame.select(
         *SERIES,
         "period_start",

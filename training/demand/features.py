@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import polars as pl
 
+from features.pipelines.demand import SERIES, trailing_means, with_lags
 from training.demand.config import DemandConfig
 
-SERIES = ("item_id", "location_id")
+__all__ = ["SERIES", "feature_columns", "model_rows"]
 KNOWN_AHEAD = (
     "price", "discount", "promo", "feature", "display", "tpr_only", "snap",
     "day_of_week", "week_of_year", "month", "day_of_year",
@@ -45,22 +46,11 @@ def model_rows(demand: pl.DataFrame, period_days: int, cfg: DemandConfig) -> pl.
         # censored periods say nothing about demand: their units do not feed the lags
         observed=pl.when(~pl.col("censored")).then(pl.col("units")),
     )
-    units = base.select(*SERIES, "period_start", "observed")
-    frame = base
-    for offset in cfg.lag_offsets:
-        lag = h + offset
-        shifted = units.with_columns(
-            pl.col("period_start") + pl.duration(days=lag * period_days)
-        ).rename({"observed": f"lag_{lag}"})
-        frame = frame.join(shifted, on=[*SERIES, "period_start"], how="left")
-    means = [
-        pl.col("observed")
-        .rolling_mean_by("period_start", window_size=f"{w * period_days}d", closed="left")
-        .over(SERIES)
-        .alias(f"_mean_{w}")
-        for w in cfg.rolling_windows
-    ]
-    frame = frame.sort(*SERIES, "period_start").with_columns(means)
+    lags = [h + offset for offset in cfg.lag_offsets]
+    frame = with_lags(base, "observed", lags, period_days, "lag_{}")
+    frame = frame.sort(*SERIES, "period_start").with_columns(
+        trailing_means("observed", cfg.rolling_windows, period_days, "_mean_{}")
+    )
     # a trailing mean ending H periods before the row: the row H-1 periods back is known
     shifted_means = frame.select(
         *SERIES,

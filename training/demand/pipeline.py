@@ -21,8 +21,8 @@ from training.demand.config import DemandConfig
 from training.demand.evaluate import evaluate
 from training.demand.features import SERIES, model_rows
 from training.demand.model import DemandModel, quantile_name
-from training.recommender.tracking import plt, use_experiment
 from training.registry import register
+from training.tracking import plt, use_experiment
 
 Step = Callable[[str], None]
 

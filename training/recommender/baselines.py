@@ -36,6 +36,18 @@ def history_matrix(histories: list[np.ndarray], n_items: int) -> sp.csr_matrix:
     return matrix
 
 
+def cosine_similarity(matrix: sp.csr_matrix, shrinkage: float = 0.0) -> sp.csr_matrix:
+    """Column × column cosine of a 0/1 matrix (``shrinkage`` damps rare pairs), zero
+    diagonal."""
+    co = (matrix.T @ matrix).tocsr().astype(np.float64)
+    norms = np.sqrt(co.diagonal())
+    co.setdiag(0)
+    co.eliminate_zeros()
+    rows, cols = co.nonzero()
+    co.data = co.data / (norms[rows] * norms[cols] + shrinkage + 1e-12)
+    return co.tocsr()
+
+
 class Popularity:
     """The same ranking for everyone: weighted recent interactions per item."""
 
@@ -77,14 +89,8 @@ class ItemKNN:
         self.similarity: sp.csr_matrix = sp.csr_matrix((0, 0))
 
     def fit(self, events: pl.DataFrame, n_items: int) -> ItemKNN:
-        x = interaction_matrix(events, n_items)
-        co = (x.T @ x).tocsr().astype(np.float64)
-        norms = np.sqrt(co.diagonal())
-        co.setdiag(0)
-        co.eliminate_zeros()
-        rows, cols = co.nonzero()
-        co.data = co.data / (norms[rows] * norms[cols] + self.cfg.shrinkage)
-        self.similarity = self._prune(co.tocsr(), self.cfg.neighbours)
+        similarity = cosine_similarity(interaction_matrix(events, n_items), self.cfg.shrinkage)
+        self.similarity = self._prune(similarity, self.cfg.neighbours)
         return self
 
     @staticmethod

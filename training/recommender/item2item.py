@@ -20,17 +20,8 @@ import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
+from training.recommender.baselines import cosine_similarity
 from training.recommender.config import ItemToItemConfig
-
-
-def _cosine(matrix: sp.csr_matrix) -> sp.csr_matrix:
-    co = (matrix.T @ matrix).tocsr().astype(np.float64)
-    norms = np.sqrt(co.diagonal())
-    co.setdiag(0)
-    co.eliminate_zeros()
-    rows, cols = co.nonzero()
-    co.data = co.data / (norms[rows] * norms[cols] + 1e-9)
-    return co
 
 
 def _baskets(events: pl.DataFrame, kind: str, n_items: int) -> sp.csr_matrix:
@@ -54,7 +45,7 @@ class SimilarItems:
     @classmethod
     def fit(cls, events: pl.DataFrame, vectors: np.ndarray, cfg: ItemToItemConfig) -> SimilarItems:
         units = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
-        return cls(cfg, units, _cosine(_baskets(events, "view", len(vectors))))
+        return cls(cfg, units, cosine_similarity(_baskets(events, "view", len(vectors))))
 
     def scores(self, item: int) -> np.ndarray:
         """Co-view similarity scaled to [0, 1] per item, blended with vector cosine (which

@@ -31,8 +31,9 @@ from training.recommender.metrics import evaluate
 from training.recommender.packaging import log_recommender
 from training.recommender.reranking import evaluate_final, fit_ranker, open_feature_store
 from training.recommender.sequential import SequentialRecommender
-from training.recommender.tracking import log_plots, log_results, use_experiment
+from training.recommender.tracking import log_plots, log_results
 from training.registry import register
+from training.tracking import use_experiment
 
 log = logging.getLogger(__name__)
 Step = Callable[[str], None]

@@ -16,8 +16,8 @@ from storefront.feeds import read_feeds
 from training.recommender.config import RecommenderConfig
 from training.recommender.data import cases, temporal_split
 from training.recommender.metrics import judge
-from training.recommender.tracking import use_experiment
 from training.registry import CHALLENGER, CHAMPION, alias_version
+from training.tracking import use_experiment
 
 
 @dataclass(frozen=True)
