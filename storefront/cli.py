@@ -333,6 +333,45 @@ def train_demand_command(
     _train_demand(data_dir or default_data_dir(), config, metrics_out)
 
 
+@train_app.command("elasticity")
+@_user_errors
+def train_elasticity_command(
+    data_dir: DataDir = None,
+    config: Annotated[
+        Path | None, typer.Option(help="Elasticity YAML (default: configs/elasticity.yaml).")
+    ] = None,
+    estimates_out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write the per-item table (item_id, elasticity, ci_low, ci_high, "
+            "n_obs, method, naive) as parquet here."
+        ),
+    ] = None,
+) -> None:
+    """Estimate own-price elasticities by double machine learning (cross-fitted LightGBM
+    nuisance models, Poisson residual regression, shrinkage to the category)."""
+    from training.elasticity.config import ElasticityConfig
+    from training.elasticity.pipeline import train_elasticity
+
+    cfg = load_config(ElasticityConfig, config, name="elasticity")
+    with progress_bar("estimating price elasticities", None):
+        table = train_elasticity(data_dir or default_data_dir(), cfg)
+    summary = Table(title=f"elasticities of {table.height:,} items", title_justify="left")
+    for header in ("estimate", "median", "p10", "p90"):
+        summary.add_column(header, justify="left" if header == "estimate" else "right")
+    for column, label in (("elasticity", "DML (shrunk)"), ("naive", "naive log-log")):
+        values = table[column]
+        summary.add_row(label, *(f"{v:.2f}" for v in (values.median(), values.quantile(0.1),
+                                                      values.quantile(0.9))))  # fmt: skip
+    console.print(summary)
+    width = (table["ci_high"] - table["ci_low"]).median()
+    typer.echo(f"median {cfg.confidence:.0%} interval width: {width:.2f}")
+    if estimates_out is not None:
+        estimates_out.parent.mkdir(parents=True, exist_ok=True)
+        table.write_parquet(estimates_out)
+        typer.echo(f"estimates written to {estimates_out}")
+
+
 @models_app.command("promote")
 @_user_errors
 def models_promote_command(

@@ -1,0 +1,1 @@
+"""Price elasticity: double machine learning against confounded historical prices."""
