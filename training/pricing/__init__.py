@@ -1,0 +1,1 @@
+"""Price proposals: an optimiser over a price grid under the pricing team's guardrails."""
