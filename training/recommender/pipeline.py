@@ -19,7 +19,7 @@ import polars as pl
 from storefront.feeds import read_feeds
 from training.recommender.baselines import EASE, ItemKNN, Popularity
 from training.recommender.config import RecommenderConfig
-from training.recommender.data import Split, cases, sample_cases, temporal_split
+from training.recommender.data import Cases, Split, cases, sample_cases, temporal_split
 from training.recommender.item2item import (
     BoughtTogether,
     SimilarItems,
@@ -31,7 +31,7 @@ from training.recommender.metrics import evaluate
 from training.recommender.packaging import log_recommender
 from training.recommender.reranking import evaluate_final, fit_ranker, open_feature_store
 from training.recommender.sequential import SequentialRecommender
-from training.recommender.tracking import log_plots, log_results
+from training.recommender.tracking import log_plots, log_results, metric_key
 from training.registry import register
 from training.tracking import use_experiment
 
@@ -147,33 +147,13 @@ def train_recommender(
                 exclude_bought=cfg.split.exclude_purchased,
             )
         if cfg.ranker.enabled:
-            if step:
-                step("fit the re-ranker (LightGBM LambdaRank on point-in-time features)")
-            store = open_feature_store(Path(data_dir), cfg)
-            generators = {name: model.score for name, model in models.items()}
-            started = time.perf_counter()
-            ranker = fit_ranker(generators, split, store, cfg)
-            report.train_seconds["final"] = round(
-                time.perf_counter() - started + sum(seconds.values()), 2
-            )
-            if step:
-                step("evaluate final")
-            report.results["final"] = evaluate_final(
-                ranker, generators, models["sequential"].score, test, split, store, cfg
-            )
-            mlflow.log_params({f"ranker.{k}": v for k, v in cfg.ranker.model_dump().items()})
-            importance = dict(
-                zip(
-                    ranker.features, ranker.booster.feature_importance("gain").tolist(), strict=True
-                )
-            )
-            mlflow.log_dict(importance, "ranker_feature_importance.json")
+            _final_stage(Path(data_dir), split, test, models, cfg, report, step)
         if step:
             step("item to item: similar items and bought together")
         report.item_to_item = item_to_item(split, models, cfg)
         mlflow.log_metrics(
             {
-                f"{kind}.{name}".replace("@", "_at_"): value
+                metric_key(kind, name): value
                 for kind, metrics in report.item_to_item.items()
                 for name, value in metrics.items()
             }
@@ -189,6 +169,37 @@ def train_recommender(
             step("log the model and register it as challenger")
         report.model_version = _register(split, models, cfg)
     return report
+
+
+def _final_stage(
+    data_dir: Path,
+    split: Split,
+    test: Cases,
+    models: dict[str, Scores],
+    cfg: RecommenderConfig,
+    report: TrainingReport,
+    step: Step | None,
+) -> None:
+    """Fit the re-ranker on the validation window, judge it on the test window and log
+    its parameters and feature importance into the active run."""
+    if step:
+        step("fit the re-ranker (LightGBM LambdaRank on point-in-time features)")
+    store = open_feature_store(data_dir, cfg)
+    generators = {name: model.score for name, model in models.items()}
+    started = time.perf_counter()
+    ranker = fit_ranker(generators, split, store, cfg)
+    retrieval = sum(report.train_seconds.values())
+    report.train_seconds["final"] = round(time.perf_counter() - started + retrieval, 2)
+    if step:
+        step("evaluate final")
+    report.results["final"] = evaluate_final(
+        ranker, generators, models["sequential"].score, test, split, store, cfg
+    )
+    mlflow.log_params({f"ranker.{k}": v for k, v in cfg.ranker.model_dump().items()})
+    gains = ranker.booster.feature_importance("gain").tolist()
+    mlflow.log_dict(
+        dict(zip(ranker.features, gains, strict=True)), "ranker_feature_importance.json"
+    )
 
 
 def item_to_item(

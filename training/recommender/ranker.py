@@ -62,21 +62,33 @@ def generate(generators: dict[str, Scorer], cases: Cases, cfg: RankerConfig) -> 
 
 def history_features(candidates: pl.DataFrame, cases: Cases) -> pl.DataFrame:
     """How often and how recently the shopper touched each candidate before the cutoff."""
-    rows = []
-    for case, history in enumerate(cases.histories):
-        if len(history):
-            items, counts = np.unique(history, return_counts=True)
-            last = {int(x): len(history) - 1 - int(np.flatnonzero(history == x)[-1]) for x in items}
-            steps = [last[int(x)] for x in items]
-            rows.append(
-                pl.DataFrame(
-                    {"case": case, "item": items, "times_seen": counts, "steps_since_seen": steps}
-                )
-            )
-    if not rows:
+    lengths = np.array([len(h) for h in cases.histories], dtype=np.int64)
+    if not lengths.sum():
         return candidates.with_columns(times_seen=pl.lit(0), steps_since_seen=pl.lit(None))
-    seen = pl.concat(rows)
-    seen = seen.with_columns(pl.col("case", "item").cast(candidates.schema["case"]))
+    case = np.repeat(np.arange(len(lengths)), lengths)
+    position = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    seen = (
+        pl.DataFrame(
+            {
+                "case": case,
+                "item": np.concatenate(cases.histories),
+                "position": position,
+                "length": np.repeat(lengths, lengths),
+            }
+        )
+        .group_by("case", "item")
+        .agg(
+            times_seen=pl.len().cast(pl.Int64),
+            last=pl.col("position").max(),
+            length=pl.col("length").first(),
+        )
+        .with_columns(
+            steps_since_seen=pl.col("length") - 1 - pl.col("last"),
+            case=pl.col("case").cast(candidates.schema["case"]),
+            item=pl.col("item").cast(candidates.schema["item"]),
+        )
+        .drop("last", "length")
+    )
     return candidates.join(seen, on=["case", "item"], how="left").with_columns(
         pl.col("times_seen").fill_null(0)
     )

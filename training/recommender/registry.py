@@ -16,6 +16,7 @@ from storefront.feeds import read_feeds
 from training.recommender.config import RecommenderConfig
 from training.recommender.data import cases, temporal_split
 from training.recommender.metrics import judge
+from training.recommender.tracking import metric_key
 from training.registry import CHALLENGER, CHAMPION, alias_version
 from training.tracking import use_experiment
 
@@ -69,13 +70,16 @@ def promote(name: str, data_dir: Path, cfg: RecommenderConfig, force: bool = Fal
         promoted = force or challenger_score >= champion_score
         if promoted and challenger != champion:
             MlflowClient().set_registered_model_alias(name, CHAMPION, challenger)
-        key = metric.replace("@", "_at_")
+
         mlflow.log_params(
             {"model": name, "champion_version": champion, "challenger_version": challenger,
              "forced": force, "promoted": promoted, "metric": metric}
         )  # fmt: skip
         mlflow.log_metrics(
-            {f"champion.{key}": champion_score, f"challenger.{key}": challenger_score}
+            {
+                metric_key("champion", metric): champion_score,
+                metric_key("challenger", metric): challenger_score,
+            }
         )
     return Promotion(
         champion, challenger, metric, champion_score, challenger_score, promoted, force
