@@ -88,7 +88,9 @@ def train_recommender_command(
     )
 
 
-def train_demand(data_dir: Path, config: Path | None, metrics_out: Path | None) -> None:
+def train_demand(
+    data_dir: Path, config: Path | None, metrics_out: Path | None, trials: int = 0
+) -> None:
     from training.demand.config import DemandConfig
 
     """Train the demand model with a progress bar and print it against seasonal naive."""
@@ -96,6 +98,8 @@ def train_demand(data_dir: Path, config: Path | None, metrics_out: Path | None) 
     from training.demand.pipeline import write_metrics
 
     cfg = load_config(DemandConfig, config, name="demand")
+    if trials:
+        cfg = cfg.model_copy(update={"tuning": cfg.tuning.model_copy(update={"trials": trials})})
     with progress_bar("training the demand model", None):
         report = train(data_dir, cfg, step=lambda s: console.log(f"demand: {s}"))
     unit = "days" if report.period_days == 1 else f"{report.period_days}-day periods"
@@ -114,6 +118,8 @@ def train_demand(data_dir: Path, config: Path | None, metrics_out: Path | None) 
         f"trained in {report.train_seconds:.1f} s; MLflow run {report.run_id}; "
         f"registered version {report.model_version}"
     )
+    if report.forecast_path is not None:
+        typer.echo(f"forecasts for the next {report.horizon} periods: {report.forecast_path}")
     if metrics_out is not None:
         write_metrics(report, metrics_out)
         typer.echo(f"metrics written to {metrics_out}")
@@ -129,10 +135,12 @@ def train_demand_command(
     metrics_out: Annotated[
         Path | None, typer.Option(help="Also write the evaluation figures as JSON here.")
     ] = None,
+    tune: Annotated[bool, typer.Option(help="Tune the model with Optuna first.")] = False,
+    trials: Annotated[int, typer.Option(min=1, help="Optuna trials with --tune.")] = 20,
 ) -> None:
     """Fit the global LightGBM demand model (tweedie mean, P10/P50/P90 quantiles) on the
     feature store's demand rows and judge it on the last horizon against seasonal naive."""
-    train_demand(data_dir or default_data_dir(), config, metrics_out)
+    train_demand(data_dir or default_data_dir(), config, metrics_out, trials if tune else 0)
 
 
 @train_app.command("elasticity")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from training.tuning import TuningConfig
+
 
 class DemandConfig(BaseModel):
     """Horizon, features, LightGBM parameters and tracking of the demand model."""
@@ -25,8 +27,10 @@ class DemandConfig(BaseModel):
     threads: int = Field(default=2, ge=1)
     max_training_rows: int = Field(default=2_000_000, ge=1000)
     """Most recent rows kept for training (older history informs the lags only)."""
-    trials: int = Field(default=0, ge=0)
-    """Optuna trials on a validation horizon before the final fit (``--tune``)."""
+    tuning: TuningConfig = Field(default_factory=lambda: TuningConfig(study="demand"))
+    """Optuna search on a validation horizon before the final fit (``--tune``)."""
+    forecast_ahead: bool = True
+    """Refit on all history and write forecasts for the horizon after the data."""
     tracking_uri: str | None = None
     experiment: str = "demand"
     model_name: str = "storefront-demand"

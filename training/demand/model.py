@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import lightgbm as lgb
@@ -34,22 +35,41 @@ class DemandModel:
             **extra,
         }
 
-    def _dataset(self, rows: pl.DataFrame) -> lgb.Dataset:
+    def _dataset(self, rows: pl.DataFrame, reference: lgb.Dataset | None = None) -> lgb.Dataset:
         return lgb.Dataset(
             rows.select(self.features).to_pandas(),
             label=rows["units"].to_numpy(),
             categorical_feature=[c for c in CATEGORICAL if c in self.features],
+            reference=reference,
             free_raw_data=False,
         )
 
-    def fit(self, rows: pl.DataFrame) -> DemandModel:
-        """Train on uncensored rows (censored units are a lower bound, not demand)."""
+    def fit(
+        self,
+        rows: pl.DataFrame,
+        valid: pl.DataFrame | None = None,
+        callbacks: list[Callable[..., None]] | None = None,
+    ) -> DemandModel:
+        """Train on uncensored rows (censored units are a lower bound, not demand).
+
+        Args:
+            rows: Model rows (``model_rows``).
+            valid: Rows the mean model reports its tweedie loss on, as ``valid``, each
+                round (for tuning and pruning).
+            callbacks: LightGBM callbacks of the mean model.
+        """
         train = rows.filter(~pl.col("censored")).tail(self.cfg.max_training_rows)
         self.features = feature_columns(train)
         data = self._dataset(train)
         power = self.cfg.tweedie_variance_power
+        valid_sets = [] if valid is None else [self._dataset(valid, reference=data)]
         self.mean = lgb.train(
-            self._params("tweedie", tweedie_variance_power=power), data, self.cfg.rounds
+            self._params("tweedie", tweedie_variance_power=power),
+            data,
+            self.cfg.rounds,
+            valid_sets=valid_sets,
+            valid_names=["valid"][: len(valid_sets)],
+            callbacks=callbacks,
         )
         self.quantile_models = {
             q: lgb.train(self._params("quantile", alpha=q), data, self.cfg.rounds // 2)

@@ -20,7 +20,9 @@ from features.tables import DEMAND
 from training.demand.config import DemandConfig
 from training.demand.evaluate import evaluate
 from training.demand.features import SERIES, model_rows
+from training.demand.forecast import forecast_ahead, write_forecasts
 from training.demand.model import DemandModel, quantile_name
+from training.demand.tuning import tune_demand
 from training.registry import register
 from training.tracking import plt, use_experiment
 
@@ -37,6 +39,7 @@ class DemandReport:
     results: dict[str, dict[str, float]] = field(default_factory=dict)
     train_seconds: float = 0.0
     model_version: str | None = None
+    forecast_path: Path | None = None
 
     def to_json(self) -> dict[str, object]:
         """The figures a scheduled job reads (``--metrics-out``)."""
@@ -46,6 +49,7 @@ class DemandReport:
             "horizon": self.horizon,
             "train_s": self.train_seconds,
             "model_version": self.model_version,
+            "forecast_path": str(self.forecast_path) if self.forecast_path else None,
             **self.results,
         }
 
@@ -114,6 +118,12 @@ def train_demand(data_dir: Path, cfg: DemandConfig, step: Step | None = None) ->
                 **params,
             }
         )
+        if cfg.tuning.trials:
+            if step:
+                step(f"tune with Optuna ({cfg.tuning.trials} trials on a validation horizon)")
+            cfg, study = tune_demand(train, days, cfg)
+            mlflow.log_params({f"tuned.{k}": v for k, v in study.best_params.items()})
+            mlflow.log_metric("tuning.validation_wape", study.best_value)
         if step:
             step(f"fit the global model on {train.height:,} rows")
         started = time.perf_counter()
@@ -131,6 +141,13 @@ def train_demand(data_dir: Path, cfg: DemandConfig, step: Step | None = None) ->
         fig = _plot(train, predicted, cfg.quantiles)
         mlflow.log_figure(fig, "plots/forecast.png")
         plt.close(fig)
+        if cfg.forecast_ahead:
+            if step:
+                step(f"refit on all {rows.height:,} rows, forecast {cfg.horizon} periods ahead")
+            model = DemandModel(cfg).fit(rows)
+            ahead = forecast_ahead(model, demand, days, cfg)
+            report.forecast_path = write_forecasts(ahead, data_dir)
+            mlflow.log_artifact(str(report.forecast_path), "forecasts")
         info = mlflow.lightgbm.log_model(
             model.mean, name="demand", pip_requirements=["lightgbm==4.7.0", "pandas==2.3.3"]
         )

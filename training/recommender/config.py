@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from training.tuning import TuningConfig
+
 
 class SplitConfig(BaseModel):
     """Temporal split: train, then a validation window, then a test window (days)."""
@@ -100,19 +102,6 @@ class ItemToItemConfig(BaseModel):
     min_confidence: float = Field(default=0.01, ge=0, le=1)
     min_lift: float = Field(default=1.0, ge=0)
     k: int = Field(default=10, ge=1)
-
-
-class TuningConfig(BaseModel):
-    """Optuna search of the re-ranker's LightGBM parameters (``--tune``)."""
-
-    trials: int = Field(default=0, ge=0)
-    """0: no tuning, use the configured parameters."""
-    storage: str | None = None
-    """Optuna storage URL; default ``sqlite:///<project>/optuna.db``. A PostgreSQL URL
-    lets several machines tune one study in parallel."""
-    study: str = "recommender-ranker"
-    timeout_seconds: float = Field(default=900.0, gt=0)
-    seed: int = 0
 
 
 class TrackingConfig(BaseModel):

@@ -8,16 +8,11 @@ import optuna
 import polars as pl
 from optuna_integration import LightGBMPruningCallback
 
-from storefront.config import PROJECT_ROOT
-from training.recommender.config import RankerConfig, TuningConfig
+from training.recommender.config import RankerConfig
 from training.recommender.ranker import Ranker
+from training.tuning import TuningConfig, storage_url
 
 log = logging.getLogger(__name__)
-
-
-def storage_url(cfg: TuningConfig) -> str:
-    """The configured storage, or a SQLite file in the project folder."""
-    return cfg.storage or f"sqlite:///{PROJECT_ROOT / 'optuna.db'}"
 
 
 def tune_ranker(

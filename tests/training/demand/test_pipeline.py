@@ -14,6 +14,7 @@ from features.config import FeatureConfig
 from loaders import load
 from storefront.cli import app
 from storefront.feeds import write_feeds
+from training.demand.forecast import read_forecasts
 
 pytestmark = [pytest.mark.slow, pytest.mark.real_data]
 
@@ -43,6 +44,9 @@ def test_demand_model_beats_seasonal_naive_and_is_registered(m5_dir: Path, tmp_p
     }
     model = mlflow.pyfunc.load_model("models:/storefront-demand@challenger")
     assert model.metadata.run_id == figures["run_id"]
+    ahead = read_forecasts(m5_dir)
+    assert ahead.height == 280 * 28 and figures["forecast_path"].endswith("demand.parquet")
+    assert ahead["period_start"].min() > load("m5_tiny").frames["sales"]["period_start"].max()
 
 
 def test_missing_feature_store_is_named(tmp_path: Path) -> None:
