@@ -161,7 +161,7 @@ def train_elasticity_command(
     """Estimate own-price elasticities by double machine learning (cross-fitted LightGBM
     nuisance models, Poisson residual regression, shrinkage to the category)."""
     from training.elasticity.config import ElasticityConfig
-    from training.elasticity.pipeline import train_elasticity
+    from training.elasticity.pipeline import estimates_path, train_elasticity
 
     cfg = load_config(ElasticityConfig, config, name="elasticity")
     with progress_bar("estimating price elasticities", None):
@@ -176,6 +176,7 @@ def train_elasticity_command(
     console.print(summary)
     width = (table["ci_high"] - table["ci_low"]).median()
     typer.echo(f"median {cfg.confidence:.0%} interval width: {width:.2f}")
+    typer.echo(f"estimates kept for pricing in {estimates_path(data_dir or default_data_dir())}")
     if estimates_out is not None:
         estimates_out.parent.mkdir(parents=True, exist_ok=True)
         table.write_parquet(estimates_out)

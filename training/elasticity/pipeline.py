@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import mlflow
 import numpy as np
 import polars as pl
 from scipy import stats
@@ -16,7 +17,9 @@ from training.demand.features import model_rows
 from training.demand.pipeline import read_demand
 from training.elasticity.config import ElasticityConfig
 from training.elasticity.dml import pooled, residualise
+from training.tracking import plt, use_experiment
 
+ESTIMATES_FILE = "elasticity.parquet"
 COLUMNS = ("item_id", "elasticity", "ci_low", "ci_high", "n_obs", "method", "naive")
 
 
@@ -71,7 +74,66 @@ def estimate(demand: pl.DataFrame, catalog: pl.DataFrame, cfg: ElasticityConfig)
     ).select(COLUMNS)
 
 
+def _plot(table: pl.DataFrame, catalog: pl.DataFrame) -> object:
+    """Elasticity per item with its interval, grouped by category."""
+    rows = table.join(catalog.select("item_id", "category"), on="item_id", how="left").sort(
+        "category", "elasticity"
+    )
+    fig, ax = plt.subplots(figsize=(9, 4))
+    x = np.arange(rows.height)
+    ax.vlines(x, rows["ci_low"], rows["ci_high"], color="0.75", linewidth=0.6)
+    ax.scatter(x, rows["elasticity"], s=4, c=rows["category"].rank("dense").to_numpy(),
+               cmap="tab10")  # fmt: skip
+    ax.scatter(x, rows["naive"], s=2, color="black", alpha=0.3, label="naive log-log")
+    ax.set_xlabel("items, grouped by category")
+    ax.set_ylabel("own-price elasticity")
+    ax.set_title("DML elasticity with its interval (colour: category)")
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def estimates_path(data_dir: Path) -> Path:
+    """Where the shop's latest elasticity table is kept (read by ``price propose``)."""
+    return Path(data_dir) / "pricing" / ESTIMATES_FILE
+
+
+def read_estimates(data_dir: Path) -> pl.DataFrame:
+    """The shop's latest elasticity table.
+
+    Raises:
+        FileNotFoundError: No estimates yet.
+    """
+    path = estimates_path(data_dir)
+    if not path.exists():
+        raise FileNotFoundError(
+            f"no elasticity estimates in {data_dir}; run `storefront train elasticity`"
+        )
+    return pl.read_parquet(path)
+
+
 def train_elasticity(data_dir: Path, cfg: ElasticityConfig) -> pl.DataFrame:
-    """Estimate elasticities for the shop in ``data_dir`` (feature store required)."""
+    """Estimate elasticities for the shop in ``data_dir`` (feature store required), keep
+    the table in the shop's pricing folder and record the run in MLflow."""
     feeds = read_feeds(data_dir, required=("catalog",))
-    return estimate(read_demand(data_dir), feeds.catalog, cfg)
+    table = estimate(read_demand(data_dir), feeds.catalog, cfg)
+    path = estimates_path(data_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table.write_parquet(path)
+    use_experiment(cfg.tracking_uri, cfg.experiment)
+    with mlflow.start_run():
+        mlflow.log_params({"data_dir": str(Path(data_dir).resolve()), "items": table.height,
+                           **cfg.model_dump(exclude={"tracking_uri"})})  # fmt: skip
+        mlflow.log_metrics(
+            {
+                "median_elasticity": float(table["elasticity"].median()),
+                "median_naive": float(table["naive"].median()),
+                "median_interval_width": float((table["ci_high"] - table["ci_low"]).median()),
+                "share_own_data": float((table["method"] == "dml").mean()),
+            }
+        )
+        fig = _plot(table, feeds.catalog)
+        mlflow.log_figure(fig, "plots/elasticity.png")
+        plt.close(fig)
+        mlflow.log_artifact(str(path), "estimates")
+    return table

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import mlflow
 import numpy as np
 import polars as pl
 import pytest
@@ -15,6 +16,7 @@ from simulator import Simulation
 from storefront.cli import app
 from storefront.feeds import write_feeds
 from training.elasticity.dml import poisson_slopes
+from training.elasticity.pipeline import read_estimates
 
 pytestmark = pytest.mark.slow
 
@@ -38,6 +40,11 @@ def test_dml_beats_the_naive_estimate_against_truth(shop, tmp_path: Path) -> Non
     )
     assert result.exit_code == 0, result.output
     table = pl.read_parquet(out)
+    assert read_estimates(path).equals(table)
+    run = mlflow.search_runs(experiment_names=["elasticity"], output_format="list")[0]
+    assert run.data.metrics["share_own_data"] > 0
+    artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(run.info.run_id, "plots")}
+    assert "plots/elasticity.png" in artifacts
     assert table.columns == ["item_id", "elasticity", "ci_low", "ci_high", "n_obs", "method",
                              "naive"]  # fmt: skip
     truth = sim.truth.items_frame().select("item_id", true="elasticity")
