@@ -21,7 +21,7 @@ KEY_COLUMNS = {"shopper": "unit_id", "session": "session_id", "item": "item_id"}
 """Outcome column that identifies the unit, per unit type (time slices come from time)."""
 
 COUNTS = ("exposures", "clicks", "views", "add_to_carts", "purchases", "quantity")
-SUMS = ("revenue", "profit", "latency_sum", "latency_n", "errors", "profit_known")
+SUMS = ("revenue", "profit", "profit_known", "latency_sum", "latency_n", "errors", "errors_known")
 PRE = ("pre_clicks", "pre_add_to_carts", "pre_purchases", "pre_revenue", "pre_profit")
 
 
@@ -39,10 +39,19 @@ class Attributed:
     meta: pl.DataFrame
     mixed_units: int
 
-    def units(self, until: dt.date | None = None) -> pl.DataFrame:
-        """Per-unit totals (up to and including day ``until``), with derived flags
-        ``converted`` and ``added`` and the pre-period covariates."""
-        daily = self.daily if until is None else self.daily.filter(pl.col("day") <= until)
+    def units(self, until: dt.date | None = None, only: dt.date | None = None) -> pl.DataFrame:
+        """Per-unit totals, with derived flags ``converted`` and ``added`` and the
+        pre-period covariates.
+
+        Args:
+            until: Count only days up to and including this one (cumulative looks).
+            only: Count only this day (units active that day).
+        """
+        daily = self.daily
+        if until is not None:
+            daily = daily.filter(pl.col("day") <= until)
+        if only is not None:
+            daily = daily.filter(pl.col("day") == only)
         totals = daily.group_by("unit_id").agg(pl.col([*COUNTS, *SUMS]).sum())
         return totals.join(self.meta, on="unit_id", how="inner").with_columns(
             converted=(pl.col("purchases") > 0).cast(pl.Float64),
@@ -146,6 +155,7 @@ def _exposure_days(served: pl.DataFrame) -> pl.DataFrame:
         latency_sum=pl.col("latency_ms").fill_null(0.0).sum(),
         latency_n=pl.col("latency_ms").is_not_null().sum(),
         errors=pl.col("error").fill_null(False).sum(),
+        errors_known=pl.col("error").is_not_null().sum(),
     )
 
 

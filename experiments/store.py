@@ -24,7 +24,7 @@ from experiments.assignment import layer_overlaps
 from experiments.attribution import KEY_COLUMNS, attribute
 from experiments.config import Experiment, ExperimentsSettings
 from experiments.records import Exposure, Outcome
-from experiments.tables import exposures, experiments, metadata, outcomes
+from experiments.tables import experiments, exposures, metadata, outcomes
 
 EXPOSURE_SCHEMA = {
     "request_id": pl.String,

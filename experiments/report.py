@@ -1,0 +1,248 @@
+"""An experiment's report: per-variant metrics, lifts with intervals, CUPED, SRM,
+always-valid sequential p-values, chance to beat, a daily timeline and segments.
+
+:func:`analyse` turns attributed data into a JSON-ready dict; :func:`build_report`
+reads it from the store first; :func:`write_report` writes ``report.json`` and
+``report.html`` (see :mod:`experiments.report_html`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from experiments.attribution import Attributed, attribute
+from experiments.config import Experiment, ExperimentsSettings
+from experiments.metrics import (
+    METRICS,
+    available,
+    chance_to_beat,
+    cuped_lift,
+    estimate,
+    finite,
+    harmful,
+    lift,
+)
+from experiments.stats.lift import from_estimates
+from experiments.stats.sequential import msprt_p_values
+from experiments.stats.srm import srm_test
+from experiments.store import ExperimentStore
+
+Advance = Callable[[int], None]
+
+
+def _arms(experiment: Experiment, units: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    return {name: units.filter(pl.col("variant") == name) for name in experiment.variant_names()}
+
+
+def srm_section(
+    experiment: Experiment, units: pl.DataFrame, settings: ExperimentsSettings
+) -> dict[str, Any]:
+    """Units per variant against the configured weights (χ² test)."""
+    counts = [units.filter(pl.col("variant") == v.name).height for v in experiment.variants]
+    section: dict[str, Any] = {
+        "units": dict(zip(experiment.variant_names(), counts, strict=True)),
+        "expected_shares": {v.name: v.weight for v in experiment.variants},
+        "threshold": settings.srm_p_threshold,
+    }
+    if sum(counts) == 0:
+        return {**section, "p_value": None, "flagged": False}
+    result = srm_test(counts, [v.weight for v in experiment.variants], settings.srm_p_threshold)
+    return {
+        **section,
+        "statistic": float(result.statistic),
+        "p_value": float(result.p_value),
+        "flagged": bool(result.flagged),
+    }
+
+
+def _comparison(
+    name: str, control: pl.DataFrame, treatment: pl.DataFrame, settings: ExperimentsSettings
+) -> dict[str, Any]:
+    spec = METRICS[name]
+    result = lift(spec, control, treatment, settings.alpha)
+    return {
+        **result.as_dict(),
+        "chance_to_beat": finite(chance_to_beat(spec, control, treatment, settings)),
+        "harmful": harmful(spec, result),
+        "cuped": cuped_lift(spec, control, treatment, settings.alpha),
+    }
+
+
+def metric_section(
+    experiment: Experiment, units: pl.DataFrame, name: str, settings: ExperimentsSettings
+) -> dict[str, Any]:
+    """One metric: value per variant and each treatment against the control."""
+    spec = METRICS[name]
+    arms = _arms(experiment, units)
+    per_variant = {}
+    for variant, arm in arms.items():
+        value, var, n = estimate(spec, arm)
+        per_variant[variant] = {"value": finite(value), "se": finite(np.sqrt(var)), "units": n}
+    control = arms[experiment.control or experiment.variant_names()[0]]
+    comparisons = {
+        t: _comparison(name, control, arms[t], settings)
+        for t in experiment.treatments()
+        if arms[t].height > 1 and control.height > 1
+    }
+    return {
+        "kind": spec.kind,
+        "higher_is_better": spec.higher_is_better,
+        "per_variant": per_variant,
+        "comparisons": comparisons,
+    }
+
+
+def _look(
+    experiment: Experiment, units: pl.DataFrame, name: str, settings: ExperimentsSettings
+) -> dict[str, dict[str, float]]:
+    """Cumulative lift of one metric at one look, per treatment, for the timeline."""
+    spec = METRICS[name]
+    arms = _arms(experiment, units)
+    c, v_c, n_c = estimate(spec, arms[experiment.control or ""])
+    looks = {}
+    for treatment in experiment.treatments():
+        t, v_t, n_t = estimate(spec, arms[treatment])
+        result = from_estimates(c, v_c, t, v_t, settings.alpha)
+        looks[treatment] = {
+            "absolute": float(result.absolute),
+            "variance": v_c + v_t,
+            "per_unit_var": (v_c * n_c + v_t * n_t) / 2,
+            "relative": float(result.relative),
+            "relative_low": float(result.relative_ci[0]),
+            "relative_high": float(result.relative_ci[1]),
+        }
+    return looks
+
+
+def timeline(
+    experiment: Experiment,
+    attributed: Attributed,
+    settings: ExperimentsSettings,
+    advance: Advance | None = None,
+) -> dict[str, Any]:
+    """Day by day: the primary metric per variant that day, its cumulative lift with
+    interval, and the always-valid (mSPRT) p-value of every look so far."""
+    name = experiment.primary_metric
+    days, rows = attributed.days(), []
+    for day in days:
+        cumulative = attributed.units(until=day)
+        today = attributed.units(only=day)
+        daily = {
+            v: finite(estimate(METRICS[name], arm)[0])
+            for v, arm in _arms(experiment, today).items()
+        }
+        rows.append(
+            {
+                "day": day.isoformat(),
+                "daily": daily,
+                "cumulative": _look(experiment, cumulative, name, settings),
+            }
+        )
+        if advance:
+            advance(1)
+    sequential = {}
+    for treatment in experiment.treatments():
+        looks = [r["cumulative"][treatment] for r in rows]
+        ok = [k for k in looks if np.isfinite(k["variance"]) and k["variance"] > 0]
+        p = msprt_p_values(
+            [k["absolute"] for k in ok],
+            [k["variance"] for k in ok],
+            [settings.sequential_tau * np.sqrt(k["per_unit_var"]) for k in ok],
+        )
+        sequential[treatment] = {"p_value": float(p[-1]) if len(ok) else None, "looks": len(ok)}
+    for row in rows:
+        for look in row["cumulative"].values():
+            for key in ("absolute", "relative", "relative_low", "relative_high"):
+                look[key] = finite(look[key])
+            look.pop("variance"), look.pop("per_unit_var")
+    return {"metric": name, "days": rows, "sequential": sequential}
+
+
+def segment_section(
+    experiment: Experiment, units: pl.DataFrame, settings: ExperimentsSettings
+) -> list[dict[str, Any]]:
+    """The primary metric per segment (where the exposures carried one)."""
+    rows = []
+    segments = sorted(s for s in units["segment"].unique().to_list() if s is not None)
+    for segment in segments:
+        part = units.filter(pl.col("segment") == segment)
+        section = metric_section(experiment, part, experiment.primary_metric, settings)
+        rows.append({"segment": segment, **section})
+    return rows
+
+
+def analyse(
+    experiment: Experiment,
+    attributed: Attributed,
+    settings: ExperimentsSettings,
+    advance: Advance | None = None,
+) -> dict[str, Any]:
+    """The whole report of one experiment as a JSON-ready dict."""
+    units = attributed.units()
+    roles = {experiment.primary_metric: "primary"}
+    roles |= {m: "guardrail" for m in experiment.guardrail_metrics if m not in roles}
+    roles |= {m: "secondary" for m in METRICS if m not in roles}
+    metrics = {
+        name: {"role": role, **metric_section(experiment, units, name, settings)}
+        for name, role in roles.items()
+        if available(name, units)
+    }
+    return {
+        "experiment": json.loads(experiment.model_dump_json()),
+        "generated_at": dt.datetime.now(dt.UTC).isoformat(),
+        "alpha": settings.alpha,
+        "units": units.height,
+        "exposures": int(attributed.daily["exposures"].sum()),
+        "mixed_units": attributed.mixed_units,
+        "srm": srm_section(experiment, units, settings),
+        "metrics": metrics,
+        "guardrails_breached": sorted(
+            name
+            for name, m in metrics.items()
+            if m["role"] == "guardrail" and any(c["harmful"] for c in m["comparisons"].values())
+        ),
+        "timeline": timeline(experiment, attributed, settings, advance) if units.height else None,
+        "segments": segment_section(experiment, units, settings),
+    }
+
+
+def build_report(
+    store: ExperimentStore,
+    name: str,
+    settings: ExperimentsSettings | None = None,
+    advance: Advance | None = None,
+) -> dict[str, Any]:
+    """Read one experiment's logs from the store, attribute them and analyse them.
+
+    Raises:
+        ValueError: No experiment of that name.
+    """
+    settings = settings or ExperimentsSettings()
+    stored = store.get(name)
+    served = store.exposures_frame(name)
+    attributed = attribute(
+        stored.experiment, served, store.outcomes_frame(stored.experiment, served)
+    )
+    report = analyse(stored.experiment, attributed, settings, advance)
+    report["status"] = stored.status
+    report["created_at"] = stored.created_at.isoformat()
+    report["stopped_at"] = stored.stopped_at.isoformat() if stored.stopped_at else None
+    return report
+
+
+def write_report(report: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
+    """Write ``report.json`` and ``report.html`` into ``out_dir``; returns both paths."""
+    from experiments.report_html import render
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_path, html_path = out_dir / "report.json", out_dir / "report.html"
+    json_path.write_text(json.dumps(report, indent=2, allow_nan=False))
+    html_path.write_text(render(report))
+    return json_path, html_path

@@ -1,0 +1,36 @@
+"""Always-valid p-values for peeking: the mixture sequential probability ratio test.
+
+mSPRT (Johari et al. 2017) with a normal mixture N(0, τ²) over the true difference θ:
+with the estimated difference d ~ N(θ, v) at a look, the likelihood ratio of the mixture
+against θ = 0 is Λ = φ(d; 0, v + τ²) / φ(d; 0, v). The always-valid p-value is the
+running minimum of min(1, 1/Λ) over looks; stopping the first time it drops below α
+keeps the false-positive rate at most α however often one looks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+from scipy import stats
+
+
+def msprt_p_values(difference: ArrayLike, variance: ArrayLike, tau: ArrayLike) -> Any:
+    """Always-valid p-values at successive looks (last axis = looks, in time order).
+
+    Args:
+        difference: Estimated treatment - control at each look.
+        variance: Variance of that estimate at each look.
+        tau: Standard deviation of the normal mixture over the effect (same units as the
+            difference; scalar or per look).
+
+    Returns:
+        Non-increasing p-values, one per look.
+    """
+    d = np.asarray(difference, float)
+    v = np.asarray(variance, float)
+    tau2 = np.asarray(tau, float) ** 2
+    log_lr = stats.norm.logpdf(d, scale=np.sqrt(v + tau2)) - stats.norm.logpdf(d, scale=np.sqrt(v))
+    p = np.minimum(1.0, np.exp(-np.nan_to_num(log_lr, nan=0.0)))
+    return np.minimum.accumulate(p, axis=-1)

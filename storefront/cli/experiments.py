@@ -1,0 +1,167 @@
+"""A/B experiments: define, list, stop, size and report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from storefront.cli.common import DataDir, app, user_errors
+from storefront.config import default_data_dir
+from storefront.progress import progress_bar
+
+if TYPE_CHECKING:
+    from experiments.config import ExperimentsSettings
+    from experiments.store import ExperimentStore
+
+experiments_app = typer.Typer(
+    help="A/B experiments: definitions, sample sizes, reports.", no_args_is_help=True
+)
+app.add_typer(experiments_app, name="experiments")
+
+DbUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--db-url",
+        help="Experiment store URL (default: db_url in configs/experiments.yaml, else "
+        "sqlite:///<data-dir>/experiments.db).",
+    ),
+]
+SettingsYaml = Annotated[
+    Path | None,
+    typer.Option("--settings", help="Settings YAML (default: configs/experiments.yaml)."),
+]
+
+
+def _store(
+    data_dir: Path | None, db_url: str | None, settings_path: Path | None
+) -> tuple[ExperimentStore, ExperimentsSettings]:
+    """The store named by ``--db-url``, the settings file, or the data directory."""
+    from experiments.config import load_settings
+    from experiments.store import ExperimentStore
+
+    settings = load_settings(settings_path)
+    if db_url:
+        settings = settings.model_copy(update={"db_url": db_url})
+    return ExperimentStore.open(data_dir or default_data_dir(), settings), settings
+
+
+@experiments_app.command("create")
+@user_errors
+def create_command(
+    config: Annotated[Path, typer.Argument(help="Experiment YAML (configs/experiments/*.yaml).")],
+    data_dir: DataDir = None,
+    db_url: DbUrl = None,
+    settings: SettingsYaml = None,
+) -> None:
+    """Register an experiment (or update a running one whose randomisation is unchanged)."""
+    from experiments.config import load_experiment
+
+    experiment = load_experiment(config)
+    store, _ = _store(data_dir, db_url, settings)
+    outcome = store.create(experiment)
+    variants = ", ".join(f"{v.name} {v.weight:.0%}" for v in experiment.variants)
+    typer.echo(
+        f"{outcome} {experiment.name}: {experiment.surface} by {experiment.unit}; {variants}"
+    )
+
+
+@experiments_app.command("list")
+@user_errors
+def list_command(
+    data_dir: DataDir = None, db_url: DbUrl = None, settings: SettingsYaml = None
+) -> None:
+    """Every experiment with its status, surface, unit and variants."""
+    store, _ = _store(data_dir, db_url, settings)
+    stored = store.list()
+    if not stored:
+        typer.echo("no experiments yet (storefront experiments create CONFIG_YAML)")
+    for s in stored:
+        e = s.experiment
+        variants = ", ".join(f"{v.name} {v.weight:.0%}" for v in e.variants)
+        typer.echo(
+            f"{e.name:28} {s.status:8} {e.surface:16} {e.unit:10} {variants} "
+            f"(since {s.created_at:%Y-%m-%d})"
+        )
+
+
+@experiments_app.command("stop")
+@user_errors
+def stop_command(
+    name: Annotated[str, typer.Argument(help="Experiment name.")],
+    data_dir: DataDir = None,
+    db_url: DbUrl = None,
+    settings: SettingsYaml = None,
+) -> None:
+    """Stop a running experiment; its logs stay for the report."""
+    store, _ = _store(data_dir, db_url, settings)
+    store.stop(name)
+    typer.echo(f"stopped {name}")
+
+
+@experiments_app.command("size")
+@user_errors
+def size_command(
+    baseline: Annotated[float, typer.Option(help="Control rate, or mean with --sd.")],
+    mde: Annotated[float, typer.Option(help="Minimum detectable effect, relative (0.05 = +5%).")],
+    sd: Annotated[float | None, typer.Option(help="Per-unit sd of a continuous metric.")] = None,
+    alpha: Annotated[float, typer.Option(help="Two-sided significance level.")] = 0.05,
+    power: Annotated[float, typer.Option(help="Chance to detect the effect.")] = 0.8,
+    weights: Annotated[
+        str, typer.Option(help="Traffic shares, control first, comma-separated.")
+    ] = "0.5,0.5",
+    daily_units: Annotated[
+        float | None, typer.Option(help="New units entering the test per day.")
+    ] = None,
+) -> None:
+    """Units per variant (and days) to detect a relative effect."""
+    from experiments.stats.power import sample_size
+
+    try:
+        shares = [float(w) for w in weights.split(",")]
+    except ValueError as exc:
+        raise ValueError(f"weights: expected numbers separated by commas, got {weights!r}") from exc
+    result = sample_size(
+        baseline, mde, sd=sd, alpha=alpha, power=power, weights=shares, daily_units=daily_units
+    )
+    per_variant = ", ".join(f"{n:,}" for n in result.per_variant)
+    typer.echo(f"units per variant: {per_variant} (total {result.total:,})")
+    if result.days is not None:
+        typer.echo(f"duration: {result.days} days at {daily_units:,.0f} units per day")
+
+
+@experiments_app.command("report")
+@user_errors
+def report_command(
+    name: Annotated[str, typer.Argument(help="Experiment name.")],
+    out: Annotated[
+        Path | None, typer.Option(help="Output folder (default: <data-dir>/reports/NAME).")
+    ] = None,
+    data_dir: DataDir = None,
+    db_url: DbUrl = None,
+    settings: SettingsYaml = None,
+) -> None:
+    """Analyse an experiment: write report.html and report.json, print the headline."""
+    from experiments.report import build_report, write_report
+
+    store, cfg = _store(data_dir, db_url, settings)
+    with progress_bar(f"analysing {name}", None):
+        report = build_report(store, name, cfg)
+    folder = out or (data_dir or default_data_dir()) / "reports" / name
+    json_path, html_path = write_report(report, folder)
+    primary = report["experiment"]["primary_metric"]
+    srm = report["srm"]
+    typer.echo(
+        f"{name}: {report['units']:,} units; SRM p = {srm.get('p_value')}"
+        + (" FLAGGED" if srm["flagged"] else "")
+    )
+    for treatment, c in report["metrics"].get(primary, {}).get("comparisons", {}).items():
+        low, high = c["relative_ci"]
+        typer.echo(
+            f"{primary} {treatment}: {c['relative']:+.2%} [{low:+.2%}, {high:+.2%}], "
+            f"p = {c['p_value']:.3g}, chance to beat {c['chance_to_beat']:.1%}"
+            if None not in (c["relative"], low, high, c["p_value"], c["chance_to_beat"])
+            else f"{primary} {treatment}: not enough data"
+        )
+    typer.echo(f"wrote {html_path} and {json_path}")
