@@ -20,6 +20,20 @@ class PriceBounds(BaseModel):
         return self
 
 
+class ExplorationConfig(BaseModel):
+    """Thompson-sampling price tests for items whose elasticity is uncertain."""
+
+    enabled: bool = False
+    min_interval_width: float = Field(default=1.5, gt=0)
+    """Items whose elasticity interval is at least this wide are explored."""
+    max_share: float = Field(default=0.1, ge=0, le=1)
+    """At most this share of the proposal's items explore on one day (the widest first)."""
+    seed: int | None = None
+    """Seed of the draws; ``None`` draws anew each run."""
+    interval_level: float = Field(default=0.95, gt=0, lt=1)
+    """Confidence level of the elasticity intervals (``configs/elasticity.yaml``)."""
+
+
 class PricingConfig(BaseModel):
     """What the optimiser maximises and the guardrails it never crosses."""
 
@@ -42,6 +56,7 @@ class PricingConfig(BaseModel):
     """Less cover than this and nothing on order: no discount."""
     auto_approve: bool = False
     """Publish proposals without the pricing team's sign-off."""
+    exploration: ExplorationConfig = Field(default_factory=ExplorationConfig)
 
     def bounds_for(self, category: str | None) -> PriceBounds:
         """The category's bounds when configured, else the default ones."""

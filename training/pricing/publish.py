@@ -2,8 +2,8 @@
 
 Every publication appends rows to ``<data_dir>/pricing/published.parquet`` (never
 rewrites history): item, price, the "was" price (lowest of the last 30 days), the
-guardrail reasons, the proposal it came from, who or what approved it and when. The
-current price of an item is its latest published row.
+guardrail reasons, the moment it takes effect, the proposal it came from, who or what
+approved it and when. The current price of an item is its latest published row.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ SCHEMA: dict[str, pl.DataType] = {
     "price": pl.Float64(),
     "was_price": pl.Float64(),
     "reasons": pl.List(pl.String()),
+    "valid_from": pl.Datetime("us", "UTC"),
     "proposal_id": pl.String(),
     "approved_by": pl.String(),
     "approved_at": pl.Datetime("us", "UTC"),
@@ -53,6 +54,7 @@ def publish(
     proposal_id: str,
     approved_by: str,
     now: dt.datetime | None = None,
+    valid_from: dt.datetime | None = None,
 ) -> int:
     """Append ``prices`` (item_id, price, was_price, reasons) to the published history.
 
@@ -62,6 +64,7 @@ def publish(
         proposal_id: The proposal the prices come from.
         approved_by: The person, or ``auto:<rule>``, who signed them off.
         now: Publication time (UTC); default now.
+        valid_from: When the prices take effect (UTC); default ``now``.
 
     Returns:
         The number of prices published.
@@ -79,6 +82,7 @@ def publish(
         pl.col("price").cast(pl.Float64),
         pl.col("was_price").cast(pl.Float64),
         pl.col("reasons").cast(pl.List(pl.String)),
+        valid_from=pl.lit(valid_from or stamp).cast(SCHEMA["valid_from"]),
         proposal_id=pl.lit(proposal_id, pl.String),
         approved_by=pl.lit(approved_by, pl.String),
         approved_at=pl.lit(stamp).cast(SCHEMA["approved_at"]),

@@ -1,0 +1,121 @@
+"""``storefront price propose``: one day's prices for every item from forecast ×
+elasticity under the guardrails, saved with a report, published when configured."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from training.pricing.config import PricingConfig
+from training.pricing.exploration import explorers, sampled_elasticity
+from training.pricing.guardrails import ItemState
+from training.pricing.inputs import proposal_inputs
+from training.pricing.optimiser import propose
+from training.pricing.proposals import PROPOSED, ProposalSet, approve, new_id, save
+
+EXPLORATION = "exploration"
+NO_ALLOWED_PRICE = "no_allowed_price"
+AUTO_APPROVER = "auto:configs/pricing.yaml"
+
+
+def item_state(row: dict[str, Any]) -> ItemState:
+    """The guardrails' view of an input or proposal row."""
+    return ItemState(
+        item_id=row["item_id"],
+        current_price=row["current_price"],
+        base_price=row["base_price"],
+        unit_cost=row["unit_cost"],
+        category=row["category"],
+        days_of_cover=row["days_of_cover"],
+        on_order=row["on_order"],
+        lowest_price_30d=row.get("lowest_price_30d", row.get("was_price")),
+    )
+
+
+def propose_all(
+    inputs: pl.DataFrame, cfg: PricingConfig, rng: np.random.Generator | None = None
+) -> pl.DataFrame:
+    """A proposal row per input row (see :func:`training.pricing.inputs.proposal_inputs`).
+
+    Expected units, revenue and profit use the point elasticity, also for items priced
+    with a Thompson draw (``exploration``): the expectation stays honest while the
+    price explores.
+
+    Returns:
+        item_id, category, current_price, price, change, expected_units/revenue/profit,
+        current_units/profit (at today's price), elasticity, ci_low, ci_high, reasons,
+        was_price, exploration, and the state the guardrails saw (base_price, unit_cost,
+        days_of_cover, on_order).
+    """
+    exploring = explorers(inputs, cfg.exploration)
+    rng = rng or np.random.default_rng(cfg.exploration.seed)
+    priced = sampled_elasticity(inputs, exploring, cfg.exploration.interval_level, rng)
+    rows = []
+    for row, elasticity, explores in zip(inputs.iter_rows(named=True), priced, exploring,
+                                         strict=True):  # fmt: skip
+        item = item_state(row)
+        proposal = propose(item, row["forecast"], elasticity, cfg)
+        price = proposal.price if proposal else item.current_price
+        reasons = proposal.reasons if proposal else [NO_ALLOWED_PRICE]
+        units = row["forecast"] * (price / item.current_price) ** row["elasticity"]
+        cost = item.unit_cost or 0.0
+        rows.append(
+            {
+                "item_id": item.item_id,
+                "category": item.category,
+                "current_price": item.current_price,
+                "price": price,
+                "change": price / item.current_price - 1,
+                "expected_units": units,
+                "expected_revenue": price * units,
+                "expected_profit": (price - cost) * units,
+                "current_units": row["forecast"],
+                "current_profit": (item.current_price - cost) * row["forecast"],
+                "elasticity": row["elasticity"],
+                "ci_low": row["ci_low"],
+                "ci_high": row["ci_high"],
+                "reasons": [*reasons, *([EXPLORATION] if explores else [])],
+                "was_price": item.lowest_price_30d,
+                "exploration": bool(explores),
+                "base_price": item.base_price,
+                "unit_cost": item.unit_cost,
+                "days_of_cover": item.days_of_cover,
+                "on_order": item.on_order,
+            }
+        )
+    return pl.DataFrame(rows, schema_overrides={"reasons": pl.List(pl.String)})
+
+
+def propose_prices(
+    data_dir: Path, date: dt.date, cfg: PricingConfig, now: dt.datetime | None = None
+) -> ProposalSet:
+    """Propose ``date``'s prices for the shop in ``data_dir``, save the proposal and, with
+    ``auto_approve``, publish it.
+
+    Raises:
+        ValueError: Inputs missing or ``date`` outside the forecasts.
+        FileNotFoundError: No forecasts or elasticity estimates yet.
+    """
+    stamp = now or dt.datetime.now(dt.UTC)
+    table = propose_all(proposal_inputs(data_dir, date), cfg)
+    proposal = ProposalSet(
+        proposal_id=new_id(data_dir, date, stamp),
+        date=date,
+        table=table,
+        meta={
+            "date": date.isoformat(),
+            "created_at": stamp.isoformat(),
+            "objective": cfg.objective,
+            "status": PROPOSED,
+            "items": table.height,
+        },
+    )
+    save(proposal, data_dir)
+    if cfg.auto_approve:
+        approve(data_dir, proposal.proposal_id, AUTO_APPROVER, stamp)
+        proposal.meta |= {"status": "published", "approved_by": AUTO_APPROVER}
+    return proposal
