@@ -11,7 +11,7 @@ import logging
 import os
 import sys
 
-from storefront.cli import data, experiments, features, models, pricing, quickstart, train  # noqa: F401
+from storefront.cli import data, experiments, features, models, quickstart, train  # noqa: F401
 from storefront.cli.common import app
 
 __all__ = ["app", "run"]
