@@ -11,7 +11,16 @@ import logging
 import os
 import sys
 
-from storefront.cli import data, experiments, features, models, quickstart, train  # noqa: F401
+from storefront.cli import (  # noqa: F401
+    data,
+    experiments,
+    features,
+    inventory,
+    models,
+    pricing,
+    quickstart,
+    train,
+)
 from storefront.cli.common import app
 
 __all__ = ["app", "run"]

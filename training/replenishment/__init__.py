@@ -1,0 +1,1 @@
+"""Replenishment alerts: reorder points from the demand forecast and its quantiles."""
