@@ -15,6 +15,7 @@ from typing import Protocol
 import mlflow
 import numpy as np
 import polars as pl
+import scipy.sparse as sp
 
 from storefront.feeds import read_feeds
 from training.recommender.baselines import EASE, ItemKNN, Popularity
@@ -28,7 +29,8 @@ from training.recommender.item2item import (
     evaluate_similar,
 )
 from training.recommender.metrics import evaluate
-from training.recommender.packaging import log_recommender
+from training.recommender.packaging import ServingExtras, log_recommender
+from training.recommender.ranker import Ranker
 from training.recommender.reranking import evaluate_final, fit_ranker, open_feature_store
 from training.recommender.sequential import SequentialRecommender
 from training.recommender.tracking import log_plots, log_results, metric_key
@@ -39,6 +41,12 @@ log = logging.getLogger(__name__)
 Step = Callable[[str], None]
 VALIDATION_USERS = 2000
 """Shoppers sampled from the validation window for early stopping."""
+SERVING_NEIGHBOURS = 50
+"""Similar items kept per item for serving."""
+EASE_WEIGHTS_PER_ITEM = 256
+"""Largest EASE weights kept per item for serving (the dense matrix grows as n²)."""
+RECENT_PURCHASES = 50
+"""Most recent purchases kept per shopper for serving (exclude recently bought)."""
 
 
 class Scores(Protocol):
@@ -146,8 +154,9 @@ def train_recommender(
                 split.catalogue.size,
                 exclude_bought=cfg.split.exclude_purchased,
             )
+        ranker = None
         if cfg.ranker.enabled:
-            _final_stage(Path(data_dir), split, test, models, cfg, report, step)
+            ranker = _final_stage(Path(data_dir), split, test, models, cfg, report, step)
         if step:
             step("item to item: similar items and bought together")
         report.item_to_item = item_to_item(split, models, cfg)
@@ -167,7 +176,7 @@ def train_recommender(
             mlflow.log_table(history.to_pandas(), "sequential_training.json")
         if step:
             step("log the model and register it as challenger")
-        report.model_version = _register(split, models, cfg)
+        report.model_version = _register(split, models, cfg, ranker)
     return report
 
 
@@ -179,9 +188,9 @@ def _final_stage(
     cfg: RecommenderConfig,
     report: TrainingReport,
     step: Step | None,
-) -> None:
+) -> Ranker:
     """Fit the re-ranker on the validation window, judge it on the test window and log
-    its parameters and feature importance into the active run."""
+    its parameters and feature importance into the active run; returns the ranker."""
     if step:
         step("fit the re-ranker (LightGBM LambdaRank on point-in-time features)")
     store = open_feature_store(data_dir, cfg)
@@ -200,6 +209,7 @@ def _final_stage(
     mlflow.log_dict(
         dict(zip(ranker.features, gains, strict=True)), "ranker_feature_importance.json"
     )
+    return ranker
 
 
 def item_to_item(
@@ -221,9 +231,12 @@ def item_to_item(
     }
 
 
-def _register(split: Split, models: dict[str, Scores], cfg: RecommenderConfig) -> str:
+def _register(
+    split: Split, models: dict[str, Scores], cfg: RecommenderConfig, ranker: Ranker | None
+) -> str:
     """Log the serving package (sequential model, recent popularity, shoppers' recent
-    items as of the last event) and register it as the new challenger."""
+    items as of the last event, the re-ranker and item-to-item tables) and register it
+    as the new challenger."""
     sequential = models["sequential"]
     assert isinstance(sequential, SequentialRecommender)
     recent = Popularity(cfg.popularity).fit(split.events, split.catalogue.size).scores
@@ -234,8 +247,69 @@ def _register(split: Split, models: dict[str, Scores], cfg: RecommenderConfig) -
         .iter_rows()
     }
     _log_embeddings(sequential, split, histories)
-    uri = log_recommender(sequential, recent, histories)
+    extras = serving_extras(split, models, cfg, ranker)
+    uri = log_recommender(sequential, recent, histories, extras)
     return register(uri, cfg.tracking.model_name)
+
+
+def _top_rows(matrix: np.ndarray | sp.spmatrix, k: int) -> sp.csr_matrix:
+    """Each row's ``k`` largest entries as a sparse matrix."""
+    dense = matrix.toarray() if sp.issparse(matrix) else np.asarray(matrix)
+    k = min(k, dense.shape[1])
+    cols = np.argpartition(-dense, k - 1, axis=1)[:, :k]
+    rows = np.repeat(np.arange(dense.shape[0]), k)
+    values = np.take_along_axis(dense, cols, axis=1).ravel()
+    keep = values != 0
+    return sp.csr_matrix(
+        (values[keep], (rows[keep], cols.ravel()[keep])), shape=dense.shape, dtype=np.float32
+    )
+
+
+def serving_extras(
+    split: Split, models: dict[str, Scores], cfg: RecommenderConfig, ranker: Ranker | None
+) -> ServingExtras:
+    """The service's tables, fitted on every event: co-occurrence generators, the
+    re-ranker, similar items, bought-together rules and recent purchases."""
+    sequential = models["sequential"]
+    assert isinstance(sequential, SequentialRecommender)
+    n = split.catalogue.size
+    generators: dict[str, sp.csr_matrix] = {}
+    if isinstance(models.get("itemknn"), ItemKNN):
+        generators["itemknn"] = models["itemknn"].similarity.tocsr()  # type: ignore[attr-defined]
+    if isinstance(models.get("ease"), EASE):
+        generators["ease"] = _top_rows(models["ease"].weights, EASE_WEIGHTS_PER_ITEM)  # type: ignore[attr-defined]
+    similar = SimilarItems.fit(split.events, sequential.item_embeddings(), cfg.item2item)
+    depth = min(SERVING_NEIGHBOURS, max(n - 1, 1))
+    neighbours = np.zeros((n, depth), dtype=np.int64)
+    scores = np.zeros((n, depth), dtype=np.float32)
+    for item in range(n):
+        row = similar.scores(item)
+        top = np.argsort(-row, kind="stable")[:depth]
+        neighbours[item], scores[item] = top, row[top]
+    together = BoughtTogether.fit(split.events, n, cfg.item2item)
+    bought = (
+        split.events.filter(pl.col("event_type") == "purchase")
+        .group_by("user_id", maintain_order=True)
+        .agg(pl.col("item").tail(RECENT_PURCHASES), pl.col("timestamp").tail(RECENT_PURCHASES))
+    )
+    purchases = {
+        user: (
+            np.asarray(items, dtype=np.int64),
+            np.array([t.timestamp() for t in times], dtype=np.float64),
+        )
+        for user, items, times in bought.iter_rows()
+    }
+    return ServingExtras(
+        ranker_model=ranker.booster.model_to_string() if ranker and ranker.booster else None,
+        ranker_features=list(ranker.features) if ranker else [],
+        candidates=dict(cfg.ranker.candidates),
+        generators=generators,
+        similar_items=neighbours,
+        similar_scores=scores,
+        bought_together=together.confidence.tocsr(),
+        item_popularity=category_popularity(split.events, split.catalogue.category),
+        purchases=purchases,
+    )
 
 
 def _log_embeddings(
