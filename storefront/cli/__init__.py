@@ -19,6 +19,7 @@ from storefront.cli import (  # noqa: F401
     models,
     pricing,
     quickstart,
+    serve,
     train,
 )
 from storefront.cli.common import app

@@ -1,0 +1,128 @@
+"""Settings of the HTTP service (``configs/serving.yaml``).
+
+Every key has a working default; the YAML file overrides them. Secrets (the admin key,
+the pseudonymisation key) come from the environment first.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from storefront.config import default_data_dir, load_config
+
+CONFIG_ENV = "STOREFRONT_SERVING_CONFIG"
+"""Explicit serving YAML (set by ``storefront serve --config``)."""
+ADMIN_KEY_ENV = "STOREFRONT_ADMIN_KEY"
+PSEUDONYM_KEY_ENV = "STOREFRONT_PSEUDONYM_KEY"
+
+
+class ModelsConfig(BaseModel):
+    """Which registered model to serve, by alias, and where MLflow lives."""
+
+    name: str = "storefront-recommender"
+    champion_alias: str = "champion"
+    challenger_alias: str = "challenger"
+    load_challenger: bool = False
+    """Also load ``@challenger`` (answers with ``model: challenger`` on request)."""
+    tracking_uri: str | None = None
+    """Default: ``$MLFLOW_TRACKING_URI``, else the project's ``mlflow.db``."""
+
+
+class LimitsConfig(BaseModel):
+    """Request size limit (the field limits are the API contract: serving/schemas.py)."""
+
+    max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    """Larger bodies are refused with 413 before they are read whole."""
+
+
+class RecommendConfig(BaseModel):
+    """The recommendation path."""
+
+    default_k: int = Field(default=10, ge=1)
+    candidates: int = Field(default=100, ge=10, le=500)
+    """Candidates re-ranked per request (the union of the generators' top items, cut)."""
+    generator_depth: dict[str, int] = Field(
+        default_factory=lambda: {"sequential": 60, "itemknn": 30, "ease": 30, "popularity": 20}
+    )
+    """How many top items each generator adds to the candidates."""
+    recent_items: int = Field(default=20, ge=0)
+    """Recent views from the online store appended to the shopper's history."""
+    torch_threads: int = Field(default=1, ge=1)
+
+
+class EventsConfig(BaseModel):
+    """Durable event store (SQLAlchemy Core)."""
+
+    url: str | None = None
+    """Database URL; default ``sqlite:///<data_dir>/serving/events.db`` (WAL). A
+    ``postgresql+psycopg://`` URL for the scale profile."""
+    sqlite_synchronous: str = Field(default="FULL", pattern="^(FULL|EXTRA|NORMAL)$")
+    push_online: bool = True
+    """Push recent activity to the Feast online store after each committed batch."""
+
+
+class ProfileConfig(BaseModel):
+    """Tags of ``/user_profile``, from the shopper's features."""
+
+    high_value_m_score: int = Field(default=4, ge=1, le=5)
+    """Tag ``high_value`` from this monetary quintile score."""
+    frequent_f_score: int = Field(default=4, ge=1, le=5)
+    """Tag ``frequent`` from this frequency quintile score."""
+    deal_seeker_discount_share: float = Field(default=0.5, ge=0, le=1)
+    """Tag ``deal_seeker`` when at least this share of purchases were discounted."""
+    win_back_stages: list[str] = Field(default_factory=lambda: ["at_risk", "dormant"])
+    """Lifecycle stages tagged ``win_back``."""
+
+
+class ServingConfig(BaseModel):
+    """Everything the service reads at start."""
+
+    data_dir: str | None = None
+    """Feed directory of the shop; default ``$STOREFRONT_DATA_DIR`` or ``data/feeds``."""
+    features_config: str | None = None
+    """Features YAML of the shop's feature store (default ``configs/features.yaml``)."""
+    business_rules_config: str | None = None
+    """Business rules YAML (default ``configs/business_rules.yaml``)."""
+    models: ModelsConfig = Field(default_factory=ModelsConfig)
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    recommend: RecommendConfig = Field(default_factory=RecommendConfig)
+    events: EventsConfig = Field(default_factory=EventsConfig)
+    profile: ProfileConfig = Field(default_factory=ProfileConfig)
+    admin_key: str | None = None
+    """Key of the /admin endpoints (``$STOREFRONT_ADMIN_KEY`` wins); none: admin refused."""
+    pseudonym_key: str | None = None
+    """HMAC key for user ids in logs (``$STOREFRONT_PSEUDONYM_KEY`` wins); none: a
+    random key per process."""
+    workers: int = Field(default=1, ge=1)
+    """Server processes (each loads the models; /admin/reload reloads the one it hits)."""
+    threads: int = Field(default=4, ge=1)
+    """Request threads per process (I/O such as event commits overlaps)."""
+    timeout_seconds: int = Field(default=30, ge=1)
+
+    def resolved_data_dir(self) -> Path:
+        """The shop's feed directory (``$STOREFRONT_DATA_DIR`` wins over the file)."""
+        if "STOREFRONT_DATA_DIR" in os.environ or self.data_dir is None:
+            return default_data_dir()
+        return Path(self.data_dir)
+
+    def serving_dir(self) -> Path:
+        """``<data_dir>/serving``: local model copies and the event database."""
+        return self.resolved_data_dir() / "serving"
+
+    def events_url(self) -> str:
+        """The event store's database URL."""
+        return self.events.url or f"sqlite:///{(self.serving_dir() / 'events.db').resolve()}"
+
+    def resolved_admin_key(self) -> str | None:
+        return os.environ.get(ADMIN_KEY_ENV) or self.admin_key
+
+    def resolved_pseudonym_key(self) -> str | None:
+        return os.environ.get(PSEUDONYM_KEY_ENV) or self.pseudonym_key
+
+
+def load_serving_config() -> ServingConfig:
+    """``$STOREFRONT_SERVING_CONFIG`` if set, else ``configs/serving.yaml``, else defaults."""
+    return load_config(ServingConfig, os.environ.get(CONFIG_ENV) or None, name="serving")

@@ -1,0 +1,195 @@
+"""The durable event log behind ``POST /events`` (SQLAlchemy Core: SQLite or Postgres).
+
+A batch is validated against the feed contract (``storefront.feeds``), written in one
+transaction and committed before the service answers, so every acknowledged event
+survives a crash. Writes are idempotent on ``event_id`` (a replayed batch stores nothing
+twice). SQLite runs in WAL mode with ``synchronous=FULL`` by default; the same code
+serves Postgres in the scale profile.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from storefront.feeds import FeedValidationError, validate_frame
+from storefront.feeds.schemas import EVENTS
+
+METADATA = sa.MetaData()
+EVENTS_TABLE = sa.Table(
+    "events",
+    METADATA,
+    sa.Column("event_id", sa.String(128), primary_key=True),
+    sa.Column("user_id", sa.String(128), nullable=False),
+    sa.Column("session_id", sa.String(128), nullable=False),
+    sa.Column("item_id", sa.String(128), nullable=False),
+    sa.Column("event_type", sa.String(16), nullable=False),
+    sa.Column("timestamp", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("quantity", sa.Integer, nullable=False),
+    sa.Column("unit_price", sa.Float, nullable=False),
+    sa.Column("request_id", sa.String(128), nullable=True),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("pushed", sa.Boolean, nullable=False, default=False),
+    sa.Index("events_user_type_time", "user_id", "event_type", "timestamp"),
+)
+COLUMNS = [c.name for c in EVENTS.columns]
+
+
+class InvalidEventError(ValueError):
+    """A batch breaks the feed contract; nothing of it is stored.
+
+    Attributes:
+        field: The offending field as ``events.<row>.<column>``.
+    """
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field, self.reason = field, reason
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What a batch write did: new events, replays of stored ones, and all ids."""
+
+    accepted: list[str]
+    duplicates: list[str]
+    frame: pl.DataFrame
+    """The new events, validated (for the online push)."""
+
+
+def validate_events(rows: Sequence[dict[str, Any]], known_items: set[str] | None) -> pl.DataFrame:
+    """The batch as a validated events frame (the feed contract's rules, in full).
+
+    Raises:
+        InvalidEventError: The first broken rule, naming ``events.<row>.<column>``.
+    """
+    frame = pl.DataFrame(
+        [{c: row.get(c) for c in COLUMNS} for row in rows],
+        schema={
+            "event_id": pl.String,
+            "user_id": pl.String,
+            "session_id": pl.String,
+            "item_id": pl.String,
+            "event_type": pl.String,
+            "timestamp": pl.Datetime("us", "UTC"),
+            "quantity": pl.Int64,
+            "unit_price": pl.Float64,
+            "request_id": pl.String,
+        },
+    )
+    try:
+        frame = validate_frame(EVENTS, frame, file="events")
+    except FeedValidationError as exc:
+        where = f"events.{exc.row}.{exc.column}" if exc.row is not None else "events"
+        raise InvalidEventError(where, exc.reason) from exc
+    if known_items is not None:
+        unknown = [i for i, item in enumerate(frame["item_id"]) if item not in known_items]
+        if unknown:
+            item = frame["item_id"][unknown[0]]
+            raise InvalidEventError(
+                f"events.{unknown[0]}.item_id", f"item {item!r} is not in the catalog"
+            )
+    return frame
+
+
+def _sqlite_pragmas(synchronous: str) -> Any:
+    def on_connect(connection: Any, _: Any) -> None:
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    return on_connect
+
+
+class EventStore:
+    """Append-only, idempotent event log.
+
+    Args:
+        url: SQLAlchemy database URL (``sqlite:///...`` or ``postgresql+psycopg://...``).
+        sqlite_synchronous: SQLite's ``synchronous`` pragma (FULL: durable on power loss).
+    """
+
+    def __init__(self, url: str, sqlite_synchronous: str = "FULL") -> None:
+        self.url = url
+        self.engine = sa.create_engine(url, pool_pre_ping=True)
+        self.dialect = self.engine.dialect.name
+        if self.dialect == "sqlite":
+            path = url.removeprefix("sqlite:///")
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas(sqlite_synchronous))
+        METADATA.create_all(self.engine)
+        self._lock = threading.Lock()  # one writer per process; SQLite serialises anyway
+
+    def _insert(self) -> Any:
+        if self.dialect == "postgresql":
+            return postgresql.insert(EVENTS_TABLE)
+        if self.dialect == "sqlite":
+            return sqlite.insert(EVENTS_TABLE)
+        raise ValueError(f"unsupported event database {self.dialect!r} (sqlite or postgresql)")
+
+    def append(self, frame: pl.DataFrame) -> Stored:
+        """Store validated events, committed before returning; replays are skipped.
+
+        Returns:
+            Which ids were new and which were already stored.
+        """
+        now = dt.datetime.now(dt.UTC)
+        rows = [{**r, "received_at": now, "pushed": False} for r in frame.to_dicts()]
+        ids = frame["event_id"].to_list()
+        statement = self._insert().on_conflict_do_nothing(index_elements=["event_id"])
+        statement = statement.returning(EVENTS_TABLE.c.event_id)
+        with self._lock, self.engine.begin() as conn:
+            inserted = (
+                {row[0] for row in conn.execute(statement, rows).fetchall()} if rows else set()
+            )
+        accepted = [i for i in ids if i in inserted]
+        duplicates = [i for i in ids if i not in inserted]
+        return Stored(accepted, duplicates, frame.filter(pl.col("event_id").is_in(accepted)))
+
+    def mark_pushed(self, event_ids: list[str]) -> None:
+        """Record that these events reached the online store."""
+        if not event_ids:
+            return
+        with self._lock, self.engine.begin() as conn:
+            conn.execute(
+                EVENTS_TABLE.update()
+                .where(EVENTS_TABLE.c.event_id.in_(event_ids))
+                .values(pushed=True)
+            )
+
+    def recent_purchases(self, user_id: str, since: dt.datetime) -> list[str]:
+        """Items the shopper bought since ``since`` (received through the service)."""
+        query = sa.select(EVENTS_TABLE.c.item_id).where(
+            EVENTS_TABLE.c.user_id == user_id,
+            EVENTS_TABLE.c.event_type == "purchase",
+            EVENTS_TABLE.c.timestamp >= since,
+        )
+        with self.engine.connect() as conn:
+            return [row[0] for row in conn.execute(query)]
+
+    def count(self, pushed: bool | None = None) -> int:
+        """Events stored (optionally only those pushed / not pushed online)."""
+        query = sa.select(sa.func.count()).select_from(EVENTS_TABLE)
+        if pushed is not None:
+            query = query.where(EVENTS_TABLE.c.pushed == pushed)
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def ids(self) -> set[str]:
+        """Every stored event id."""
+        with self.engine.connect() as conn:
+            return {row[0] for row in conn.execute(sa.select(EVENTS_TABLE.c.event_id))}
+
+    def close(self) -> None:
+        self.engine.dispose()

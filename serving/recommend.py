@@ -1,0 +1,362 @@
+"""The recommendation path: features, retrieval, re-rank, business rules, fallbacks.
+
+One online read for the shopper (snapshot + recent activity), one batched read for the
+candidates (packed item vectors) and, when the re-ranker weighs category interest, one
+read of the shopper's interest in the candidates' categories. Retrieval is the union of
+each generator's top items (sequential model on the champion's embeddings, item-kNN and
+EASE co-occurrence, popularity); LightGBM LambdaRank orders them; the business rules
+filter and diversify. Whatever fails (feature store, a model) falls back to the last
+good copy or to popularity, flagged ``degraded``; an exception never reaches the client.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from serving.config import RecommendConfig
+from serving.engine import Engine
+from serving.rules import BusinessRules, Candidates, apply_rules
+from serving.shop import Shop
+from training.recommender.ranker import ITEM_FEATURES, USER_FEATURES
+
+log = logging.getLogger(__name__)
+CACHE_SIZE = 50_000
+DAY = 86_400.0
+
+
+class LastGood:
+    """A bounded map of the last good value per key (users' or items' features)."""
+
+    def __init__(self, size: int = CACHE_SIZE) -> None:
+        self.size, self.data = size, OrderedDict[str, Any]()
+
+    def put(self, key: str, value: Any) -> None:
+        self.data[key] = value
+        self.data.move_to_end(key)
+        if len(self.data) > self.size:
+            self.data.popitem(last=False)
+
+    def get(self, key: str) -> Any:
+        return self.data.get(key)
+
+
+@dataclass
+class Answer:
+    """A ranked answer before it becomes a response body."""
+
+    items: list[str]
+    scores: list[float]
+    strategy: str
+    degraded: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Features:
+    """The online side of a request: a shopper and (later) the candidates."""
+
+    online: Any
+    """:class:`features.online.OnlineFeatures`, or ``None`` when the store is down."""
+    users: LastGood = field(default_factory=LastGood)
+    items: LastGood = field(default_factory=LastGood)
+
+    def user(self, user_id: str | None, degraded: list[str]) -> tuple[dict[str, Any], bool]:
+        """The shopper's features (last good copy, or none, when the store fails)."""
+        if not user_id:
+            return {}, False
+        if self.online is not None:
+            try:
+                values, known = self.online.read_user(user_id)
+                self.users.put(user_id, (values, known))
+                return values, known
+            except Exception as exc:  # the online store is unreachable or broken
+                log.warning("online user read failed: %s", exc)
+        degraded.append("feature_store_unavailable")
+        cached = self.users.get(user_id)
+        return cached if cached is not None else ({}, False)
+
+    def item_rows(self, item_ids: list[str], degraded: list[str]) -> dict[str, dict[str, Any]]:
+        """Item features by id (known items only; last good copies when the store fails)."""
+        if self.online is not None and item_ids:
+            try:
+                frame, known = self.online.read_items(item_ids)
+                rows = {}
+                for row, ok in zip(frame.iter_rows(named=True), known, strict=True):
+                    if ok:
+                        rows[row["item_id"]] = row
+                        self.items.put(row["item_id"], row)
+                return rows
+            except Exception as exc:
+                log.warning("online item read failed: %s", exc)
+        if item_ids:
+            degraded.append("feature_store_unavailable")
+        return {i: r for i in item_ids if (r := self.items.get(i)) is not None}
+
+    def category_interest(self, user_id: str, categories: list[str]) -> dict[str, float]:
+        """The shopper's log2 interest per category (missing when unknown)."""
+        if self.online is None or not categories:
+            return {}
+        try:
+            response = self.online.get_online_features(
+                features=["user_category_interest:interest"],
+                entity_rows={"user_id": [user_id] * len(categories), "category": categories},
+            ).to_dict()
+        except Exception as exc:
+            log.warning("online category interest read failed: %s", exc)
+            return {}
+        return {
+            c: v for c, v in zip(categories, response["interest"], strict=True) if v is not None
+        }
+
+
+def _in_stock(row: dict[str, Any] | None) -> bool:
+    if row is None:
+        return True  # unknown stock: keep (no inventory feed means unlimited stock)
+    if row.get("stockout") == 1.0:
+        return False
+    on_hand = row.get("on_hand")
+    return on_hand is None or on_hand > 0
+
+
+def _ranks(scores: np.ndarray) -> np.ndarray:
+    """0-based rank of every item by score (as training's generator ranks)."""
+    ranks = np.empty(len(scores), dtype=np.float64)
+    ranks[np.argsort(-scores, kind="stable")] = np.arange(len(scores))
+    return ranks
+
+
+class Recommender:
+    """Recommendations for one request, given the current engines and feature reader.
+
+    Args:
+        engines: Loaded model versions by alias.
+        shop: The shop's catalogue and popularity (last resort).
+        features: The online feature reader and last-good copies.
+        rules: The business rules.
+        cfg: Candidate counts and depths.
+        purchases: ``(user_id, since) -> item ids`` bought through the service lately.
+    """
+
+    def __init__(
+        self,
+        engines: dict[str, Engine],
+        shop: Shop,
+        features: Features,
+        rules: BusinessRules,
+        cfg: RecommendConfig,
+        purchases: Any = None,
+    ) -> None:
+        self.engines, self.shop, self.features = engines, shop, features
+        self.rules, self.cfg, self.purchases = rules, cfg, purchases
+
+    def engine(self, alias: str, degraded: list[str]) -> Engine | None:
+        """The engine of ``alias`` (the champion when the challenger is not loaded)."""
+        if alias in self.engines:
+            return self.engines[alias]
+        if alias != "champion":
+            degraded.append(f"{alias}_not_loaded")
+        if "champion" in self.engines:
+            return self.engines["champion"]
+        degraded.append("no_model")
+        return None
+
+    def _bought(self, engine: Engine, user_id: str | None, degraded: list[str]) -> set[int]:
+        if not user_id or self.rules.exclude_bought_days <= 0:
+            return set()
+        since = time.time() - self.rules.exclude_bought_days * DAY
+        bought = engine.purchases(user_id, since)
+        if self.purchases is not None:
+            try:
+                recent = self.purchases(user_id, since)
+                bought |= {engine.index[i] for i in recent if i in engine.index}
+            except Exception as exc:
+                log.warning("recent purchases unavailable: %s", exc)
+                degraded.append("event_store_unavailable")
+        return bought
+
+    def _finish(
+        self,
+        engine: Engine,
+        positions: np.ndarray,
+        k: int,
+        bought: set[int],
+        degraded: list[str],
+        rules: BusinessRules | None = None,
+    ) -> tuple[list[str], list[float]]:
+        """Apply the rules to candidates (best first) with one batched item read."""
+        ids = engine.item_ids[positions].tolist()
+        rows = self.features.item_rows(ids, degraded)
+        ranked = Candidates(
+            items=positions,
+            item_ids=ids,
+            categories=engine.categories[positions].tolist(),
+            in_stock=np.array([_in_stock(rows.get(i)) for i in ids], bool),
+            promo=np.array([float((rows.get(i) or {}).get("promo") or 0.0) for i in ids]),
+        )
+        chosen, scores = apply_rules(ranked, rules or self.rules, bought, k)
+        return [ids[i] for i in chosen], scores
+
+    def popular(self, k: int, category: str | None, degraded: list[str]) -> Answer:
+        """Popular items (optionally in one category): the cold-start answer."""
+        engine = self.engine("champion", [])
+        if engine is None:
+            items = [
+                i
+                for i in self.shop.popular
+                if category is None or self.shop.categories.get(i) == category
+            ][:k]
+            return Answer(
+                items,
+                [1.0 - r / max(len(items), 1) for r in range(len(items))],
+                "popularity",
+                degraded,
+            )
+        scores = engine.popularity.copy()
+        if category is not None:
+            scores[engine.categories != category] = -np.inf
+        top = np.argsort(-scores, kind="stable")[: self.cfg.candidates]
+        top = top[np.isfinite(scores[top])]
+        items, final = self._finish(engine, top, k, set(), degraded)
+        return Answer(items, final, "popularity", degraded)
+
+    def recommend(
+        self,
+        user_id: str | None,
+        k: int,
+        page_type: str,
+        cart: list[str],
+        category: str | None,
+        item_id: str | None,
+        alias: str = "champion",
+    ) -> tuple[Answer, str | None]:
+        """The answer and the version that made it."""
+        degraded: list[str] = []
+        engine = self.engine(alias, degraded)
+        if engine is None:
+            return self.popular(k, category, degraded), None
+        if page_type == "product" and item_id and item_id in engine.index:
+            return self.similar(engine, item_id, k, category, degraded), engine.version
+        if page_type == "cart" and cart:
+            basket = np.array([engine.index[i] for i in cart if i in engine.index], dtype=np.int64)
+            if len(basket):
+                return self.bought_together(engine, basket, k, degraded), engine.version
+        user, _ = self.features.user(user_id, degraded)
+        recent = list(user.get("last_viewed_items") or [])[: self.cfg.recent_items]
+        history = engine.history(user_id, recent)
+        if len(history) == 0:
+            return self.popular(k, category, degraded), engine.version
+        bought = self._bought(engine, user_id, degraded)
+        scores = engine.generator_scores(history)
+        mask = np.ones(engine.n, bool) if category is None else engine.categories == category
+        candidates = self._candidates(scores, mask)
+        if len(candidates) == 0:
+            return self.popular(k, category, degraded), engine.version
+        strategy = "retrieval"
+        if engine.ranker is not None and user:
+            try:
+                order = self._rerank(
+                    engine, user_id or "", user, history, scores, candidates, degraded
+                )
+                candidates, strategy = candidates[order], "reranked"
+            except Exception as exc:  # a broken ranker must not break the answer
+                log.warning("re-ranking failed: %s", exc)
+                degraded.append("ranker_failed")
+        items, final = self._finish(engine, candidates, k, bought, degraded)
+        return Answer(items, final, strategy, degraded), engine.version
+
+    def _candidates(self, scores: dict[str, np.ndarray], mask: np.ndarray) -> np.ndarray:
+        """Union of each generator's top items (allowed by ``mask``), sequential first."""
+        chosen: list[int] = []
+        seen: set[int] = set()
+        for name, depth in self.cfg.generator_depth.items():
+            if name not in scores:
+                continue
+            s = np.where(mask, scores[name], -np.inf)
+            top = np.argpartition(-s, min(depth, len(s) - 1))[:depth]
+            top = top[np.argsort(-s[top], kind="stable")]
+            for i in top.tolist():
+                if np.isfinite(s[i]) and i not in seen:
+                    seen.add(i)
+                    chosen.append(i)
+        return np.asarray(chosen[: self.cfg.candidates], dtype=np.int64)
+
+    def _rerank(
+        self,
+        engine: Engine,
+        user_id: str,
+        user: dict[str, Any],
+        history: np.ndarray,
+        scores: dict[str, np.ndarray],
+        candidates: np.ndarray,
+        degraded: list[str],
+    ) -> np.ndarray:
+        """Order of ``candidates`` by the re-ranker (features built as in training)."""
+        n = len(candidates)
+        columns: dict[str, np.ndarray] = {}
+        for name, s in scores.items():
+            columns[f"{name}_score"] = s[candidates]
+            columns[f"{name}_rank"] = _ranks(s)[candidates]
+        positions = {int(item): step for step, item in enumerate(history.tolist())}
+        counts = np.bincount(history, minlength=engine.n)
+        columns["times_seen"] = counts[candidates].astype(np.float64)
+        last = len(history) - 1
+        columns["steps_since_seen"] = np.array(
+            [last - positions[c] if c in positions else np.nan for c in candidates.tolist()]
+        )
+        for name in USER_FEATURES:
+            value = user.get(name)
+            columns[name] = np.full(n, float(value) if value is not None else np.nan)
+        ids = engine.item_ids[candidates].tolist()
+        rows = self.features.item_rows(ids, degraded)
+        for name in ITEM_FEATURES:
+            values = [(rows.get(i) or {}).get(name) for i in ids]
+            target = f"{name}_item" if f"{name}_item" in engine.features else name
+            columns[target] = np.array([np.nan if v is None else v for v in values], np.float64)
+        categories = engine.categories[candidates]
+        if "category_share" in engine.features:
+            interest = self.features.category_interest(user_id, sorted(set(categories.tolist())))
+            total = user.get("interest_total")
+            share = np.array(
+                [
+                    2.0 ** (interest[c] - total) if c in interest and total is not None else np.nan
+                    for c in categories
+                ]
+            )
+            columns["category_share"] = share
+        if "price_vs_usual" in engine.features:
+            usual = user.get("average_order_value")
+            price = columns.get("price", np.full(n, np.nan))
+            columns["price_vs_usual"] = price / usual if usual else np.full(n, np.nan)
+        matrix = np.column_stack(
+            [columns.get(f, np.full(n, np.nan)).astype(np.float64) for f in engine.features]
+        ).astype(np.float32)
+        return np.argsort(-engine.ranker.predict(matrix), kind="stable")
+
+    def similar(
+        self, engine: Engine, item_id: str, k: int, category: str | None, degraded: list[str]
+    ) -> Answer:
+        """Items similar to ``item_id`` that are in stock."""
+        neighbours, _ = engine.similar(engine.index[item_id])
+        if category is not None:
+            neighbours = neighbours[engine.categories[neighbours] == category]
+        loose = self.rules.model_copy(
+            update={"max_per_category": max(k, 1), "exclude_bought_days": 0}
+        )
+        items, scores = self._finish(engine, neighbours, k, set(), degraded, loose)
+        return Answer(items, scores, "similar_items", degraded)
+
+    def bought_together(
+        self, engine: Engine, basket: np.ndarray, k: int, degraded: list[str]
+    ) -> Answer:
+        """Add-ons for a cart: co-purchase rules, then popular items of its categories."""
+        scores = engine.bought_together(basket)
+        top = np.argsort(-scores, kind="stable")[: self.cfg.candidates]
+        top = top[np.isfinite(scores[top])]
+        loose = self.rules.model_copy(update={"exclude_bought_days": 0})
+        items, final = self._finish(engine, top, k, set(), degraded, loose)
+        return Answer(items, final, "bought_together", degraded)

@@ -1,0 +1,217 @@
+"""Typed request and response bodies of every endpoint (they make the OpenAPI document).
+
+The limits are part of the API contract (k <= 100, <= 50 cart items, <= 500 events,
+<= 100 items per price or forecast request); a request breaking one is refused with 422
+naming the field, a body over ``limits.max_body_bytes`` with 413. Ids are bounded strings; unknown
+fields are refused (usually a typo).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from storefront.feeds.schemas import EVENT_TYPES
+
+MAX_K = 100
+MAX_CART = 50
+MAX_EVENTS = 500
+MAX_ITEMS = 100
+MAX_HORIZON = 28
+
+Id = Annotated[str, StringConstraints(min_length=1, max_length=128, strip_whitespace=True)]
+PageType = Literal["home", "product", "category", "cart", "search", "checkout", "other"]
+
+
+class Strict(BaseModel):
+    """Refuses unknown fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Context(Strict):
+    """Where the shopper is: the page, their cart, a category filter."""
+
+    page_type: PageType = "home"
+    cart_items: list[Id] = Field(default_factory=list, max_length=MAX_CART)
+    category: Id | None = None
+    """Only items of this category."""
+    item_id: Id | None = None
+    """The product on a product page."""
+
+
+class Served(BaseModel):
+    """What every recommendation-like answer carries, for attribution."""
+
+    request_id: str
+    model_versions: dict[str, str] = Field(default_factory=dict)
+    """Model name -> registered version (or ``local`` / ``popularity``)."""
+    variants: dict[str, str] = Field(default_factory=dict)
+    """Experiment -> variant served (filled by the A/B layer)."""
+    degraded: bool = False
+    """True when a model or the feature store was unavailable and a fallback answered."""
+    degraded_reasons: list[str] = Field(default_factory=list)
+
+
+class RecommendedItem(BaseModel):
+    item_id: str
+    score: float
+    category: str | None = None
+
+
+class RecommendRequest(Strict):
+    """``POST /recommend``: a shopper (user or session id), their context, and k."""
+
+    user_id: Id | None = None
+    session_id: Id | None = None
+    context: Context = Field(default_factory=Context)
+    k: int = Field(default=10, ge=1, le=MAX_K)
+    model: Literal["champion", "challenger"] = "champion"
+    request_id: Id | None = None
+    """The caller's request id; a new one is made when absent."""
+
+
+class RecommendResponse(Served):
+    items: list[RecommendedItem]
+    strategy: str
+    """``reranked``, ``retrieval`` (no re-ranker), ``popularity`` (cold start),
+    ``bought_together`` (cart page), ``similar_items`` (product page)."""
+
+
+class SimilarItemsRequest(Strict):
+    item_id: Id
+    k: int = Field(default=10, ge=1, le=MAX_K)
+    category: Id | None = None
+    request_id: Id | None = None
+
+
+class SimilarItemsResponse(Served):
+    item_id: str
+    known: bool
+    """False: the item is not in the model; popular items answer."""
+    items: list[RecommendedItem]
+
+
+class BoughtTogetherRequest(Strict):
+    cart_items: list[Id] = Field(min_length=1, max_length=MAX_CART)
+    k: int = Field(default=10, ge=1, le=MAX_K)
+    request_id: Id | None = None
+
+
+class BoughtTogetherResponse(Served):
+    items: list[RecommendedItem]
+    unknown_items: list[str] = Field(default_factory=list)
+
+
+class PriceRequest(Strict):
+    item_ids: list[Id] = Field(min_length=1, max_length=MAX_ITEMS)
+    request_id: Id | None = None
+
+
+class ItemPrice(BaseModel):
+    item_id: str
+    price: float
+    was_price: float | None = None
+    """Lowest price of the last 30 days (the lawful reference price)."""
+    lowest_price_30d: float | None = None
+    reasons: list[str]
+    """Guardrail reasons of the approved price, or ``no_published_price``."""
+    approved_by: str | None = None
+    approved_at: dt.datetime | None = None
+    proposal_id: str | None = None
+    source: Literal["published", "feed"]
+
+
+class PriceResponse(Served):
+    prices: list[ItemPrice]
+    unknown_items: list[str] = Field(default_factory=list)
+
+
+class ForecastRequest(Strict):
+    item_ids: list[Id] = Field(min_length=1, max_length=MAX_ITEMS)
+    horizon: int = Field(default=7, ge=1, le=MAX_HORIZON)
+    quantiles: list[Literal["p10", "p50", "p90"]] = Field(
+        default_factory=lambda: ["p10", "p50", "p90"], max_length=3
+    )
+    location_id: Id | None = None
+    request_id: Id | None = None
+
+
+class ForecastPoint(BaseModel):
+    location_id: str
+    period_start: dt.date
+    step: int
+    forecast: float
+    quantiles: dict[str, float]
+
+
+class ItemForecast(BaseModel):
+    item_id: str
+    points: list[ForecastPoint]
+
+
+class ForecastResponse(Served):
+    forecasts: list[ItemForecast]
+    unknown_items: list[str] = Field(default_factory=list)
+    horizon: int
+    """Periods answered (at most the stored forecasts' horizon)."""
+
+
+class UserProfileRequest(Strict):
+    user_id: Id
+    request_id: Id | None = None
+
+
+class UserProfileResponse(Served):
+    user_id: str
+    known: bool
+    segment: str
+    lifecycle_stage: str
+    tags: list[str]
+    top_categories: list[str]
+
+
+class Event(Strict):
+    """One shopper event; the feed contract's rules apply (``events.parquet``)."""
+
+    event_id: Id
+    user_id: Id
+    session_id: Id
+    item_id: Id
+    event_type: Literal[EVENT_TYPES]  # type: ignore[valid-type]
+    timestamp: AwareDatetime
+    """Timezone-aware (naive timestamps are refused, as in the feeds)."""
+    quantity: int = Field(default=1, ge=1)
+    unit_price: float = Field(gt=0)
+    request_id: Id | None = None
+
+
+class EventsRequest(Strict):
+    events: list[Event] = Field(min_length=1, max_length=MAX_EVENTS)
+
+
+class EventsResponse(BaseModel):
+    accepted: int
+    """Events now persisted (new ones)."""
+    duplicates: int
+    """Events already stored earlier (same event_id); acknowledged, not stored twice."""
+    event_ids: list[str]
+    """Every acknowledged event id (accepted and duplicates)."""
+    pushed: bool
+    """Whether recent activity reached the online store (the events are stored either way)."""
+    degraded: bool = False
+    degraded_reasons: list[str] = Field(default_factory=list)
+
+
+class ReloadRequest(Strict):
+    load_challenger: bool | None = None
+
+
+class ReloadResponse(BaseModel):
+    reloaded: bool
+    model_versions: dict[str, str]
+    degraded: bool
+    degraded_reasons: list[str]
+    seconds: float

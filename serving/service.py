@@ -1,0 +1,359 @@
+"""The Storefront HTTP service (BentoML, new-style ``@bentoml.service`` class).
+
+Endpoints (all ``POST`` with JSON bodies, typed in :mod:`serving.schemas`, listed in
+the OpenAPI document at ``/docs.json``): ``/recommend``, ``/similar_items``,
+``/bought_together``, ``/price``, ``/forecast``, ``/user_profile``, ``/events``;
+``/admin/reload`` (admin key). BentoML adds ``/livez``, ``/readyz`` and Prometheus
+``/metrics``. Run it with ``storefront serve`` (or ``bentoml serve
+serving.service:Storefront``); settings in ``configs/serving.yaml``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import bentoml
+from starlette.responses import JSONResponse
+
+from serving.config import load_serving_config
+from serving.events import EventStore, InvalidEventError, validate_events
+from serving.recommend import Features
+from serving.rules import BusinessRules
+from serving.schemas import (
+    BoughtTogetherRequest,
+    BoughtTogetherResponse,
+    EventsRequest,
+    EventsResponse,
+    ForecastRequest,
+    ForecastResponse,
+    PriceRequest,
+    PriceResponse,
+    RecommendedItem,
+    RecommendRequest,
+    RecommendResponse,
+    ReloadRequest,
+    ReloadResponse,
+    SimilarItemsRequest,
+    SimilarItemsResponse,
+    UserProfileRequest,
+    UserProfileResponse,
+)
+from serving.security import GuardMiddleware, Pseudonymiser
+from serving.state import State, build_state, open_online
+from storefront.config import load_config
+
+log = logging.getLogger("storefront.serving")
+CONFIG = load_serving_config()
+Assign = Callable[[str, str], dict[str, str]]
+
+
+def _refuse(status: int, error: str, fields: list[str]) -> JSONResponse:
+    """An error answer in the same shape as the schema failures (see serving.security)."""
+    return JSONResponse({"error": error, "fields": fields}, status_code=status)
+
+
+def no_experiments(surface: str, unit_id: str) -> dict[str, str]:
+    """The A/B hook's default: no experiment running, no variant."""
+    return {}
+
+
+def _request_id(given: str | None) -> str:
+    return given or uuid.uuid4().hex
+
+
+@bentoml.service(
+    name="storefront",
+    workers=CONFIG.workers,
+    threads=CONFIG.threads,
+    traffic={"timeout": CONFIG.timeout_seconds},
+)
+class Storefront:
+    """Recommendations, prices, forecasts and event intake for one shop."""
+
+    def __init__(self) -> None:
+        import torch
+
+        self.cfg = CONFIG
+        torch.set_num_threads(self.cfg.recommend.torch_threads)
+        self.pseudonym = Pseudonymiser(self.cfg.resolved_pseudonym_key())
+        self.assign: Assign = no_experiments
+        """A/B hook: ``assign(surface, unit_id) -> {experiment: variant}``."""
+        data_dir = self.cfg.resolved_data_dir()
+        self.rules = load_config(
+            BusinessRules, self.cfg.business_rules_config, name="business_rules"
+        )
+        self.event_store = EventStore(self.cfg.events_url(), self.cfg.events.sqlite_synchronous)
+        self.features = Features(open_online(data_dir, self.cfg))
+        self._push: Any = None
+        self.state: State = build_state(self.cfg, self.features, self.rules, self._purchases)
+        log.info(
+            "serving %s from %s (models %s%s)",
+            self.cfg.models.name,
+            data_dir,
+            self.state.versions(),
+            f"; degraded: {', '.join(self.state.degraded)}" if self.state.degraded else "",
+        )
+
+    def __is_ready__(self) -> bool:
+        return self.state is not None
+
+    def _purchases(self, user_id: str, since: float) -> list[str]:
+        import datetime as dt
+
+        return self.event_store.recent_purchases(user_id, dt.datetime.fromtimestamp(since, dt.UTC))
+
+    def _served(self, request_id: str | None, surface: str, unit: str | None) -> dict[str, Any]:
+        return {
+            "request_id": _request_id(request_id),
+            "variants": self.assign(surface, unit) if unit else {},
+        }
+
+    def _versions(
+        self, state: State, version: str | None, alias: str = "champion"
+    ) -> dict[str, str]:
+        if version is None:
+            return {self.cfg.models.name: "popularity"}
+        engine = state.engines.get(alias) or state.engines.get("champion")
+        suffix = "" if engine is None or engine.loaded.source == "registry" else " (local copy)"
+        return {self.cfg.models.name: f"{version}{suffix}"}
+
+    @staticmethod
+    def _items(state: State, ids: list[str], scores: list[float]) -> list[RecommendedItem]:
+        cats = state.shop.categories
+        return [
+            RecommendedItem(item_id=i, score=round(s, 6), category=cats.get(i))
+            for i, s in zip(ids, scores, strict=True)
+        ]
+
+    def _degraded(self, state: State, reasons: list[str]) -> dict[str, Any]:
+        model_reasons = [r for r in state.degraded if r.startswith(("champion", "challenger"))]
+        every = sorted(set(reasons) | set(model_reasons))
+        return {"degraded": bool(every), "degraded_reasons": every}
+
+    @bentoml.api(route="/recommend")
+    def recommend(self, body: RecommendRequest, /) -> RecommendResponse:
+        """Recommendations for a shopper (user or session id) in a page context."""
+        state = self.state
+        unit = body.user_id or body.session_id
+        served = self._served(body.request_id, "recommend", unit)
+        ctx = body.context
+        try:
+            answer, version = state.recommender.recommend(
+                unit, body.k, ctx.page_type, ctx.cart_items, ctx.category, ctx.item_id, body.model
+            )
+        except Exception:
+            log.exception("recommend failed for %s; popular items answer", self.pseudonym(unit))
+            answer, version = (
+                state.recommender.popular(body.k, ctx.category, ["error_fallback"]),
+                None,
+            )
+        return RecommendResponse(
+            **served,
+            items=self._items(state, answer.items, answer.scores),
+            strategy=answer.strategy,
+            model_versions=self._versions(state, version, body.model),
+            **self._degraded(state, answer.degraded),
+        )
+
+    @bentoml.api(route="/similar_items")
+    def similar_items(self, body: SimilarItemsRequest, /) -> SimilarItemsResponse:
+        """Items like a product (co-views and item vectors); popular items if unknown."""
+        state = self.state
+        served = self._served(body.request_id, "similar_items", body.item_id)
+        rec = state.recommender
+        degraded: list[str] = []
+        engine = rec.engine("champion", degraded)
+        known = engine is not None and body.item_id in engine.index
+        try:
+            if known and engine is not None:
+                answer = rec.similar(engine, body.item_id, body.k, body.category, degraded)
+            else:
+                answer = rec.popular(
+                    body.k, body.category or state.shop.categories.get(body.item_id), degraded
+                )
+        except Exception:
+            log.exception("similar_items failed")
+            answer = rec.popular(body.k, body.category, ["error_fallback"])
+        return SimilarItemsResponse(
+            **served,
+            item_id=body.item_id,
+            known=known,
+            items=self._items(state, answer.items, answer.scores),
+            model_versions=self._versions(state, engine.version if engine else None),
+            **self._degraded(state, answer.degraded),
+        )
+
+    @bentoml.api(route="/bought_together")
+    def bought_together(self, body: BoughtTogetherRequest, /) -> BoughtTogetherResponse:
+        """Add-ons for a cart (co-purchase rules, then popular items of its categories)."""
+        state = self.state
+        served = self._served(body.request_id, "bought_together", None)
+        rec = state.recommender
+        degraded: list[str] = []
+        engine = rec.engine("champion", degraded)
+        unknown = [i for i in body.cart_items if engine is None or i not in engine.index]
+        try:
+            basket = (
+                [engine.index[i] for i in body.cart_items if i not in unknown] if engine else []
+            )
+            if engine is not None and basket:
+                import numpy as np
+
+                answer = rec.bought_together(
+                    engine, np.array(basket, dtype=np.int64), body.k, degraded
+                )
+            else:
+                answer = rec.popular(body.k, None, degraded)
+        except Exception:
+            log.exception("bought_together failed")
+            answer = rec.popular(body.k, None, ["error_fallback"])
+        return BoughtTogetherResponse(
+            **served,
+            items=self._items(state, answer.items, answer.scores),
+            unknown_items=unknown,
+            model_versions=self._versions(state, engine.version if engine else None),
+            **self._degraded(state, answer.degraded),
+        )
+
+    @bentoml.api(route="/price")
+    def price(self, body: PriceRequest, /) -> PriceResponse:
+        """Current approved prices with their guardrail reasons and 30-day lowest price."""
+        state = self.state
+        prices, unknown, degraded = state.prices.prices(body.item_ids)
+        return PriceResponse(
+            **self._served(body.request_id, "price", None),
+            prices=prices,
+            unknown_items=unknown,
+            degraded=bool(degraded),
+            degraded_reasons=degraded,
+        )
+
+    @bentoml.api(route="/forecast")
+    def forecast(self, body: ForecastRequest, /) -> ForecastResponse:
+        """Demand forecasts per item for the next ``horizon`` periods, with quantiles."""
+        state = self.state
+        found, unknown, horizon, degraded = state.forecasts.forecast(
+            body.item_ids, body.horizon, list(body.quantiles), body.location_id
+        )
+        return ForecastResponse(
+            **self._served(body.request_id, "forecast", None),
+            forecasts=found,
+            unknown_items=unknown,
+            horizon=horizon,
+            degraded=bool(degraded),
+            degraded_reasons=degraded,
+        )
+
+    @bentoml.api(route="/user_profile")
+    def user_profile(self, body: UserProfileRequest, /) -> UserProfileResponse:
+        """A shopper's RFM segment, lifecycle stage and tags."""
+        degraded: list[str] = []
+        user, known = self.features.user(body.user_id, degraded)
+        p = self.cfg.profile
+        stage = user.get("lifecycle_stage") or "new"
+        tags = []
+        if (user.get("m_score") or 0) >= p.high_value_m_score:
+            tags.append("high_value")
+        if (user.get("f_score") or 0) >= p.frequent_f_score:
+            tags.append("frequent")
+        if (user.get("discount_share") or 0) >= p.deal_seeker_discount_share:
+            tags.append("deal_seeker")
+        if stage in p.win_back_stages:
+            tags.append("win_back")
+        if (user.get("session_carts") or 0) > 0 and not (user.get("purchases_1d") or 0):
+            tags.append("open_cart")
+        if not known:
+            tags.append("unknown")
+        top = [c for c in (user.get(f"top_category_{i}") for i in (1, 2, 3)) if c]
+        return UserProfileResponse(
+            **self._served(body.request_id, "user_profile", body.user_id),
+            user_id=body.user_id,
+            known=known,
+            segment=user.get("rfm_segment") or "prospect",
+            lifecycle_stage=stage,
+            tags=tags,
+            top_categories=top,
+            degraded=bool(degraded),
+            degraded_reasons=sorted(set(degraded)),
+        )
+
+    @bentoml.api(route="/events")
+    def events(self, body: EventsRequest, /) -> EventsResponse:
+        """Validate, persist (committed before the answer) and push a batch of events."""
+        rows = [e.model_dump() for e in body.events]
+        known = set(self.state.shop.categories) or None
+        try:
+            frame = validate_events(rows, known)
+        except InvalidEventError as exc:
+            return _refuse(422, f"invalid request: {exc.field}: {exc.reason}", [exc.field])  # type: ignore[return-value]
+        try:
+            stored = self.event_store.append(frame)
+        except Exception:
+            log.exception("event store write failed; nothing acknowledged")
+            return _refuse(503, "event store unavailable; nothing was stored", [])  # type: ignore[return-value]
+        pushed, degraded = True, []
+        if self.cfg.events.push_online and not stored.frame.is_empty():
+            pushed = self._push_online(stored.frame)
+            if pushed:
+                try:
+                    self.event_store.mark_pushed(stored.accepted)
+                except Exception:
+                    log.warning("events pushed but not marked so", exc_info=True)
+            else:
+                degraded.append("online_push_failed")
+        return EventsResponse(
+            accepted=len(stored.accepted),
+            duplicates=len(stored.duplicates),
+            event_ids=stored.accepted + stored.duplicates,
+            pushed=pushed,
+            degraded=bool(degraded),
+            degraded_reasons=degraded,
+        )
+
+    def _push_online(self, frame: Any) -> bool:
+        """Push recent activity to Feast; ``False`` (logged) when it fails."""
+        online = self.features.online
+        if online is None:
+            return False
+        try:
+            if self._push is None:
+                from features.config import FeatureConfig
+                from features.realtime import RecentActivity
+
+                features = load_config(FeatureConfig, self.cfg.features_config, name="features")
+                self._push = RecentActivity(online.store, features.recent)
+            with online.lock:
+                self._push.push(frame)
+            return True
+        except Exception as exc:
+            log.warning("online push failed (events are stored): %s", exc)
+            return False
+
+    @bentoml.api(route="/admin/reload")
+    def reload(self, body: ReloadRequest, /) -> ReloadResponse:
+        """Reload feeds and models by alias; requests keep being served meanwhile."""
+        started = time.perf_counter()
+        if self.features.online is None:
+            self.features.online = open_online(self.cfg.resolved_data_dir(), self.cfg)
+        state = build_state(
+            self.cfg, self.features, self.rules, self._purchases, self.state, body.load_challenger
+        )
+        self.state = state  # one reference swap: in-flight requests finish on the old state
+        return ReloadResponse(
+            reloaded=True,
+            model_versions=state.versions(),
+            degraded=bool(state.degraded),
+            degraded_reasons=state.degraded,
+            seconds=round(time.perf_counter() - started, 3),
+        )
+
+
+Storefront.add_asgi_middleware(
+    GuardMiddleware,
+    max_body_bytes=CONFIG.limits.max_body_bytes,
+    admin_key=CONFIG.resolved_admin_key(),
+)

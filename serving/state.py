@@ -1,0 +1,128 @@
+"""The service's state: everything a request reads, built whole and swapped at once.
+
+``build_state`` loads the shop's feeds and the models by alias into a new
+:class:`State`; the service swaps its single reference to it, so requests in flight
+finish on the old state and none is dropped. A part that fails to load keeps the
+previous state's copy (or falls back to popularity), and the state says why.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from serving.config import ServingConfig
+from serving.engine import Engine
+from serving.forecasts import Forecasts
+from serving.models import load_alias
+from serving.prices import PriceBook
+from serving.recommend import Features, Recommender
+from serving.rules import BusinessRules
+from serving.shop import Shop
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class State:
+    """One consistent snapshot of what the service serves."""
+
+    shop: Shop
+    engines: dict[str, Engine]
+    recommender: Recommender
+    prices: PriceBook
+    forecasts: Forecasts
+    degraded: list[str] = field(default_factory=list)
+    built_at: float = field(default_factory=time.time)
+
+    def versions(self) -> dict[str, str]:
+        """Alias -> model version served."""
+        return {
+            alias: f"{e.version}" + ("" if e.loaded.source == "registry" else " (local copy)")
+            for alias, e in self.engines.items()
+        }
+
+
+class LockedOnline:
+    """Serialises calls into the Feast online store (one SQLite connection per store)."""
+
+    def __init__(self, online: Any) -> None:
+        self.online, self.store, self.item_columns = online, online.store, online.item_columns
+        self.lock = threading.Lock()
+
+    def read_user(self, user_id: str) -> Any:
+        with self.lock:
+            return self.online.read_user(user_id)
+
+    def read_items(self, item_ids: list[str]) -> Any:
+        with self.lock:
+            return self.online.read_items(item_ids)
+
+    def get_online_features(self, **kwargs: Any) -> Any:
+        with self.lock:
+            return self.store.get_online_features(**kwargs)
+
+
+def open_online(data_dir: Path, cfg: ServingConfig) -> LockedOnline | None:
+    """The shop's online features, or ``None`` (logged) when the store cannot open."""
+    from features.config import FeatureConfig
+    from features.online import OnlineFeatures
+    from features.store import open_store
+    from storefront.config import load_config
+
+    try:
+        features = load_config(FeatureConfig, cfg.features_config, name="features")
+        return LockedOnline(OnlineFeatures(open_store(data_dir, features.store)))
+    except Exception as exc:
+        log.warning("feature store unavailable (%s): answering without online features", exc)
+        return None
+
+
+def build_state(
+    cfg: ServingConfig,
+    features: Features,
+    rules: BusinessRules,
+    purchases: Any,
+    previous: State | None = None,
+    load_challenger: bool | None = None,
+) -> State:
+    """Load feeds and models into a new state (parts that fail keep their old copy)."""
+    data_dir = cfg.resolved_data_dir()
+    degraded: list[str] = []
+    try:
+        shop = Shop.load(data_dir)
+    except Exception as exc:
+        log.warning("feeds unreadable (%s)", exc)
+        degraded.append("feeds_unavailable")
+        shop = previous.shop if previous else Shop({}, {}, [])
+    aliases = [cfg.models.champion_alias]
+    challenger = cfg.models.load_challenger if load_challenger is None else load_challenger
+    if challenger:
+        aliases.append(cfg.models.challenger_alias)
+    engines: dict[str, Engine] = {}
+    for alias, name in zip(aliases, ("champion", "challenger"), strict=False):
+        try:
+            loaded = load_alias(cfg.models, alias, cfg.serving_dir() / "models")
+            engines[name] = Engine(loaded)
+            if loaded.source != "registry":
+                degraded.append(f"{name}_from_local_copy")
+        except Exception as exc:
+            log.warning("model %s@%s not loaded: %s", cfg.models.name, alias, exc)
+            if previous is not None and name in previous.engines:
+                engines[name] = previous.engines[name]
+                degraded.append(f"{name}_reload_failed")
+            else:
+                degraded.append(f"{name}_unavailable")
+    recommender = Recommender(engines, shop, features, rules, cfg.recommend, purchases)
+    return State(
+        shop=shop,
+        engines=engines,
+        recommender=recommender,
+        prices=PriceBook(data_dir, shop),
+        forecasts=Forecasts(data_dir),
+        degraded=degraded,
+    )
