@@ -10,10 +10,14 @@ import typer
 from storefront.cli.common import DataDir, SimulationYaml, app, print_summary, user_errors
 from storefront.cli.data import simulate_feeds
 from storefront.cli.features import build_features
-from storefront.cli.train import train_demand, train_recommender
+from storefront.cli.inventory import inventory_alerts
+from storefront.cli.pricing import propose_prices
+from storefront.cli.train import train_demand, train_elasticity, train_recommender
 from storefront.config import default_data_dir
 from storefront.feeds import read_feeds
 from storefront.progress import console, progress_bar
+
+QUICKSTART_APPROVER = "quickstart (demo sign-off)"
 
 
 @app.command("quickstart")
@@ -25,18 +29,36 @@ def quickstart_command(
         Path | None, typer.Option(help="Features YAML (default: configs/features.yaml).")
     ] = None,
 ) -> None:
-    """The main job: simulate a shop, validate its feeds, build its feature store."""
+    """The main job: simulate a shop, build its feature store, train every model,
+    propose and publish prices, list stock alerts."""
     data_dir = data_dir or default_data_dir()
-    console.rule("1/5 simulate")
-    simulate_feeds(data_dir, config, seed=None, scale=1.0)
-    console.rule("2/5 validate")
+    steps = (
+        ("simulate", lambda: simulate_feeds(data_dir, config, seed=None, scale=1.0)),
+        ("validate", lambda: _validate(data_dir)),
+        ("build the feature store", lambda: build_features(data_dir, features_config, True)),
+        ("train recommenders (quick configuration)",
+         lambda: train_recommender(data_dir, None, "recommender.quickstart", metrics_out=None)),
+        ("train the demand model", lambda: train_demand(data_dir, None, metrics_out=None)),
+        ("estimate price elasticities", lambda: train_elasticity(data_dir, None, None)),
+        ("propose tomorrow's prices (approved as the quickstart)",
+         lambda: _price(data_dir)),
+        ("replenishment alerts", lambda: inventory_alerts(data_dir, None, None, rows=5)),
+    )  # fmt: skip
+    for number, (title, step) in enumerate(steps, start=1):
+        console.rule(f"{number}/{len(steps)} {title}")
+        step()
+    typer.echo("quickstart done")
+
+
+def _validate(data_dir: Path) -> None:
     with progress_bar(f"validating {data_dir}", None):
         feeds = read_feeds(data_dir, required=("events", "catalog", "inventory", "prices"))
     print_summary(feeds, data_dir)
-    console.rule("3/5 build the feature store")
-    build_features(data_dir, features_config, rebuild=True)
-    console.rule("4/5 train recommenders (quick configuration)")
-    train_recommender(data_dir, None, "recommender.quickstart", metrics_out=None)
-    console.rule("5/5 train the demand model")
-    train_demand(data_dir, None, metrics_out=None)
-    typer.echo("quickstart done")
+
+
+def _price(data_dir: Path) -> None:
+    from training.pricing.proposals import approve
+
+    proposal_id = propose_prices(data_dir, None, None)
+    count = approve(data_dir, proposal_id, QUICKSTART_APPROVER)
+    typer.echo(f"published {count:,} prices for serving, approved by {QUICKSTART_APPROVER}")

@@ -143,6 +143,32 @@ def train_demand_command(
     train_demand(data_dir or default_data_dir(), config, metrics_out, trials if tune else 0)
 
 
+def train_elasticity(data_dir: Path, config: Path | None, estimates_out: Path | None) -> None:
+    """Estimate elasticities with a progress bar and print their spread."""
+    from training.elasticity.config import ElasticityConfig
+    from training.elasticity.pipeline import estimates_path
+    from training.elasticity.pipeline import train_elasticity as estimate
+
+    cfg = load_config(ElasticityConfig, config, name="elasticity")
+    with progress_bar("estimating price elasticities", None):
+        table = estimate(data_dir, cfg)
+    summary = Table(title=f"elasticities of {table.height:,} items", title_justify="left")
+    for header in ("estimate", "median", "p10", "p90"):
+        summary.add_column(header, justify="left" if header == "estimate" else "right")
+    for column, label in (("elasticity", "DML (shrunk)"), ("naive", "naive log-log")):
+        values = table[column]
+        summary.add_row(label, *(f"{v:.2f}" for v in (values.median(), values.quantile(0.1),
+                                                      values.quantile(0.9))))  # fmt: skip
+    console.print(summary)
+    width = (table["ci_high"] - table["ci_low"]).median()
+    typer.echo(f"median {cfg.confidence:.0%} interval width: {width:.2f}")
+    typer.echo(f"estimates kept for pricing in {estimates_path(data_dir)}")
+    if estimates_out is not None:
+        estimates_out.parent.mkdir(parents=True, exist_ok=True)
+        table.write_parquet(estimates_out)
+        typer.echo(f"estimates written to {estimates_out}")
+
+
 @train_app.command("elasticity")
 @user_errors
 def train_elasticity_command(
@@ -160,24 +186,4 @@ def train_elasticity_command(
 ) -> None:
     """Estimate own-price elasticities by double machine learning (cross-fitted LightGBM
     nuisance models, Poisson residual regression, shrinkage to the category)."""
-    from training.elasticity.config import ElasticityConfig
-    from training.elasticity.pipeline import estimates_path, train_elasticity
-
-    cfg = load_config(ElasticityConfig, config, name="elasticity")
-    with progress_bar("estimating price elasticities", None):
-        table = train_elasticity(data_dir or default_data_dir(), cfg)
-    summary = Table(title=f"elasticities of {table.height:,} items", title_justify="left")
-    for header in ("estimate", "median", "p10", "p90"):
-        summary.add_column(header, justify="left" if header == "estimate" else "right")
-    for column, label in (("elasticity", "DML (shrunk)"), ("naive", "naive log-log")):
-        values = table[column]
-        summary.add_row(label, *(f"{v:.2f}" for v in (values.median(), values.quantile(0.1),
-                                                      values.quantile(0.9))))  # fmt: skip
-    console.print(summary)
-    width = (table["ci_high"] - table["ci_low"]).median()
-    typer.echo(f"median {cfg.confidence:.0%} interval width: {width:.2f}")
-    typer.echo(f"estimates kept for pricing in {estimates_path(data_dir or default_data_dir())}")
-    if estimates_out is not None:
-        estimates_out.parent.mkdir(parents=True, exist_ok=True)
-        table.write_parquet(estimates_out)
-        typer.echo(f"estimates written to {estimates_out}")
+    train_elasticity(data_dir or default_data_dir(), config, estimates_out)

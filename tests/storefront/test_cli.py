@@ -83,6 +83,9 @@ def test_quickstart_simulates_validates_and_summarises(tmp_path: Path, small_yam
     assert "purchase events" in result.output
     assert "features built through" in result.output
     assert "final" in result.output and "registered version" in result.output
+    assert "estimates kept for pricing" in result.output
+    assert len(list((out / "pricing" / "proposals").glob("*.html"))) == 1
+    assert "prices for serving" in result.output and "at risk of a stock-out" in result.output
 
 
 @pytest.mark.real_data
