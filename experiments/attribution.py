@@ -39,19 +39,10 @@ class Attributed:
     meta: pl.DataFrame
     mixed_units: int
 
-    def units(self, until: dt.date | None = None, only: dt.date | None = None) -> pl.DataFrame:
-        """Per-unit totals, with derived flags ``converted`` and ``added`` and the
-        pre-period covariates.
-
-        Args:
-            until: Count only days up to and including this one (cumulative looks).
-            only: Count only this day (units active that day).
-        """
-        daily = self.daily
-        if until is not None:
-            daily = daily.filter(pl.col("day") <= until)
-        if only is not None:
-            daily = daily.filter(pl.col("day") == only)
+    def units(self, until: dt.date | None = None) -> pl.DataFrame:
+        """Per-unit totals (up to and including day ``until``: a cumulative look), with
+        derived flags ``converted`` and ``added`` and the pre-period covariates."""
+        daily = self.daily if until is None else self.daily.filter(pl.col("day") <= until)
         totals = daily.group_by("unit_id").agg(pl.col([*COUNTS, *SUMS]).sum())
         return totals.join(self.meta, on="unit_id", how="inner").with_columns(
             converted=(pl.col("purchases") > 0).cast(pl.Float64),

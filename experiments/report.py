@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from experiments.attribution import Attributed, attribute
+from experiments.attribution import Attributed
 from experiments.config import Experiment, ExperimentsSettings
 from experiments.metrics import (
     METRICS,
@@ -127,21 +127,23 @@ def timeline(
     settings: ExperimentsSettings,
     advance: Advance | None = None,
 ) -> dict[str, Any]:
-    """Day by day: the primary metric per variant that day, its cumulative lift with
-    interval, and the always-valid (mSPRT) p-value of every look so far."""
+    """Day by day: the primary metric of the units first exposed that day (a cohort,
+    per variant), the cumulative lift with its interval, and the always-valid (mSPRT)
+    p-value of every look so far."""
     name = experiment.primary_metric
-    days, rows = attributed.days(), []
-    for day in days:
-        cumulative = attributed.units(until=day)
-        today = attributed.units(only=day)
-        daily = {
-            v: finite(estimate(METRICS[name], arm)[0])
-            for v, arm in _arms(experiment, today).items()
+    everyone = attributed.units().with_columns(entered=pl.col("first_exposure").dt.date())
+    rows = []
+    for day in attributed.days():
+        cohort = everyone.filter(pl.col("entered") == day)
+        values = {
+            v: finite(estimate(METRICS[name], arm)[0]) if arm.height else None
+            for v, arm in _arms(experiment, cohort).items()
         }
+        cumulative = attributed.units(until=day)
         rows.append(
             {
                 "day": day.isoformat(),
-                "daily": daily,
+                "cohort": values,
                 "cumulative": _look(experiment, cumulative, name, settings),
             }
         )
@@ -226,11 +228,7 @@ def build_report(
     """
     settings = settings or ExperimentsSettings()
     stored = store.get(name)
-    served = store.exposures_frame(name)
-    attributed = attribute(
-        stored.experiment, served, store.outcomes_frame(stored.experiment, served)
-    )
-    report = analyse(stored.experiment, attributed, settings, advance)
+    report = analyse(stored.experiment, store.attributed(name), settings, advance)
     report["status"] = stored.status
     report["created_at"] = stored.created_at.isoformat()
     report["stopped_at"] = stored.stopped_at.isoformat() if stored.stopped_at else None

@@ -69,13 +69,14 @@ def lift_figure(timeline: dict[str, Any]) -> str:
 
 
 def daily_figure(timeline: dict[str, Any]) -> str:
-    """The primary metric per variant, each day on its own."""
+    """The primary metric per variant of the units first exposed each day."""
     fig, ax = plt.subplots(figsize=(8, 3.5))
     days = [row["day"] for row in timeline["days"]]
-    variants = timeline["days"][0]["daily"].keys() if days else []
+    variants = timeline["days"][0]["cohort"].keys() if days else []
     for variant in variants:
-        ax.plot(days, [_nan(row["daily"][variant]) for row in timeline["days"]], label=variant)
-    ax.set_title(f"daily {timeline['metric']} per variant")
+        values = [_nan(row["cohort"][variant]) for row in timeline["days"]]
+        ax.plot(days, values, marker="o", label=variant)
+    ax.set_title(f"{timeline['metric']} per variant, by day of first exposure")
     ax.legend()
     fig.autofmt_xdate()
     return _png(fig)

@@ -21,7 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import Insert
 
 from experiments.assignment import layer_overlaps
-from experiments.attribution import KEY_COLUMNS, attribute
+from experiments.attribution import KEY_COLUMNS, Attributed, attribute
 from experiments.config import Experiment, ExperimentsSettings
 from experiments.records import Exposure, Outcome
 from experiments.tables import experiments, exposures, metadata, outcomes
@@ -287,11 +287,12 @@ class ExperimentStore:
         with self.engine.connect() as conn:
             return conn.execute(query).all()
 
-    def attributed(self, name: str) -> pl.DataFrame:
-        """Per unit and day metrics of one experiment (see :func:`attribution.attribute`)."""
+    def attributed(self, name: str) -> Attributed:
+        """One experiment's outcomes attributed to its units: ``.daily`` (per unit and
+        day), ``.units()`` (per unit, with pre-period covariates), ``.mixed_units``."""
         experiment = self.get(name).experiment
         served = self.exposures_frame(name)
-        return attribute(experiment, served, self.outcomes_frame(experiment, served)).daily
+        return attribute(experiment, served, self.outcomes_frame(experiment, served))
 
 
 def _frame(rows: Sequence[Any], schema: dict[str, Any], time_column: str) -> pl.DataFrame:
