@@ -15,6 +15,7 @@ import numpy as np
 
 from experiments.stats.cuped import cuped
 from experiments.stats.lift import from_estimates, welch
+from experiments.stats.ratio import ratio_lift
 from experiments.stats.sequential import msprt_p_values
 from experiments.stats.srm import srm_test
 
@@ -45,6 +46,28 @@ def aa_false_positive_rate(
         control = revenue_like(rng, (size, n_per_arm))
         treatment = revenue_like(rng, (size, n_per_arm))
         rejected += int((welch(control, treatment, alpha).p_value < alpha).sum())
+        if advance:
+            advance(size)
+    return rejected / n_tests
+
+
+def aa_ratio_false_positive_rate(
+    n_tests: int = 2000,
+    n_per_arm: int = 2000,
+    alpha: float = 0.05,
+    seed: int = 6,
+    advance: Advance | None = None,
+) -> float:
+    """Share of A/A tests of a ratio metric (click-through, clustered by shopper: each
+    shopper has their own click propensity) the delta method calls significant."""
+    rng = np.random.default_rng(seed)
+    rejected = 0
+    for size in _chunks(n_tests, 250):
+        shape = (2, size, n_per_arm)
+        impressions = rng.poisson(4.0, shape) + 1
+        clicks = rng.binomial(impressions, rng.beta(1.0, 9.0, shape))
+        lift = ratio_lift((clicks[0], impressions[0]), (clicks[1], impressions[1]), alpha)
+        rejected += int((lift.p_value < alpha).sum())
         if advance:
             advance(size)
     return rejected / n_tests

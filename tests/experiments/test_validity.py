@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from experiments.validity import (
     aa_false_positive_rate,
+    aa_ratio_false_positive_rate,
     cuped_check,
     peeking_check,
     srm_false_alarm_rate,
@@ -19,6 +20,7 @@ from experiments.validity import (
 
 def test_aa_tests_are_significant_five_percent_of_the_time() -> None:
     assert 0.035 <= aa_false_positive_rate(n_tests=1000, n_per_arm=1000) <= 0.065
+    assert 0.035 <= aa_ratio_false_positive_rate(n_tests=1000, n_per_arm=1000) <= 0.065
 
 
 def test_a_five_percent_sample_ratio_mismatch_is_caught() -> None:
