@@ -129,7 +129,12 @@ class Assigner:
         Returns:
             One assignment per active experiment of the surface whose layer range holds
             the unit; an experiment whose unit id was not given is skipped.
+
+        Raises:
+            ValueError: ``at`` has no timezone.
         """
+        if at.tzinfo is None:
+            raise ValueError("at: the moment must carry a timezone (UTC)")
         ids: dict[Unit, str | None] = {
             "shopper": shopper_id,
             "session": session_id,

@@ -70,12 +70,14 @@ def available(name: MetricName | str, units: pl.DataFrame) -> bool:
 def estimate(spec: MetricSpec, arm: pl.DataFrame) -> tuple[float, float, int]:
     """One arm's estimate, the variance of that estimate, and its units."""
     n = arm.height
+    if n == 0:
+        return float("nan"), float("nan"), 0
     if spec.kind == "ratio":
         value, var = ratio_estimate(arm[spec.column].to_numpy(), arm[spec.denominator].to_numpy())
         return float(value), float(var), n
     values = arm[spec.column].to_numpy()
     var = float(values.var(ddof=1) / n) if n > 1 else float("nan")
-    return float(values.mean()) if n else float("nan"), var, n
+    return float(values.mean()), var, n
 
 
 def lift(spec: MetricSpec, control: pl.DataFrame, treatment: pl.DataFrame, alpha: float) -> Lift:

@@ -122,9 +122,13 @@ def test_time_slices_give_every_request_of_a_slice_the_same_variant(make_definit
     assert hours[0].unit_id == slice_index(AT, 60) != hours[1].unit_id
 
 
-def test_naive_moments_are_refused() -> None:
+def test_naive_moments_are_refused(make_definition) -> None:
     with pytest.raises(ValueError, match="at:"):
         slice_index(dt.datetime(2026, 12, 1), 60)
+    with pytest.raises(ValueError, match="at:"):
+        Assigner([_exp(make_definition)]).assign(
+            "home_feed", dt.datetime(2026, 12, 5), shopper_id="u"
+        )
 
 
 def test_assignment_takes_microseconds(make_definition) -> None:
