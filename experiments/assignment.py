@@ -23,7 +23,11 @@ _SCALE = float(2**64)
 
 
 def bucket(salt: str, unit_id: str) -> float:
-    """The unit's bucket in [0, 1) for this salt (first 8 bytes of SHA-256)."""
+    """The unit's bucket in [0, 1) for this salt.
+
+    The first 8 bytes of SHA-256 over ``salt + "\x1f" + unit_id`` (UTF-8), read as a
+    big-endian integer and divided by 2**64: reproducible in any language.
+    """
     digest = hashlib.sha256(f"{salt}\x1f{unit_id}".encode()).digest()
     return int.from_bytes(digest[:8], "big") / _SCALE
 

@@ -45,7 +45,9 @@ class MetricSpec:
 
 METRICS: dict[str, MetricSpec] = {
     "click_through": MetricSpec("ratio", "clicks", "exposures", requires="clicks"),
-    "add_to_cart_rate": MetricSpec("binary", "added", covariate="pre_added"),
+    "add_to_cart_rate": MetricSpec(
+        "binary", "added", covariate="pre_added", requires="add_to_carts"
+    ),
     "conversion": MetricSpec("binary", "converted", covariate="pre_converted"),
     "revenue_per_unit": MetricSpec("mean", "revenue", covariate="pre_revenue"),
     "average_order_value": MetricSpec("ratio", "revenue", "purchases", requires="purchases"),

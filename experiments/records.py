@@ -65,7 +65,8 @@ class Outcome:
     """One shopper event that may follow an exposure; ``event_id`` makes logging idempotent.
 
     ``unit_id`` is the pseudonymised shopper, ``session_id`` the session (for session
-    experiments); item experiments attribute by ``item_id``.
+    experiments); item experiments attribute by ``item_id``. ``revenue`` is what was
+    paid (purchases; 0 for other events) and ``profit`` revenue less cost where known.
     """
 
     event_id: str

@@ -194,7 +194,7 @@ def analyse(
     metrics = {
         name: {"role": role, **metric_section(experiment, units, name, settings)}
         for name, role in roles.items()
-        if available(name, units)
+        if available(name, units) or (role == "primary" and units.height)
     }
     return {
         "experiment": json.loads(experiment.model_dump_json()),

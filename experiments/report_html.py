@@ -6,6 +6,7 @@ Rendered from the JSON report alone, so the page and ``report.json`` always agre
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import html
 import io
 from typing import Any
@@ -52,7 +53,7 @@ def _interval(bounds: list[float | None]) -> str:
 def lift_figure(timeline: dict[str, Any]) -> str:
     """Cumulative relative lift of the primary metric with its interval, day by day."""
     fig, ax = plt.subplots(figsize=(8, 3.5))
-    days = [row["day"] for row in timeline["days"]]
+    days = _days(timeline)
     for treatment in timeline["sequential"]:
         looks = [row["cumulative"][treatment] for row in timeline["days"]]
         mid = [_nan(k["relative"]) for k in looks]
@@ -71,7 +72,7 @@ def lift_figure(timeline: dict[str, Any]) -> str:
 def daily_figure(timeline: dict[str, Any]) -> str:
     """The primary metric per variant of the units first exposed each day."""
     fig, ax = plt.subplots(figsize=(8, 3.5))
-    days = [row["day"] for row in timeline["days"]]
+    days = _days(timeline)
     variants = timeline["days"][0]["cohort"].keys() if days else []
     for variant in variants:
         values = [_nan(row["cohort"][variant]) for row in timeline["days"]]
@@ -80,6 +81,10 @@ def daily_figure(timeline: dict[str, Any]) -> str:
     ax.legend()
     fig.autofmt_xdate()
     return _png(fig)
+
+
+def _days(timeline: dict[str, Any]) -> list[dt.date]:
+    return [dt.date.fromisoformat(row["day"]) for row in timeline["days"]]
 
 
 def _nan(value: float | None) -> float:
@@ -114,7 +119,7 @@ def _metric_rows(name: str, metric: dict[str, Any], sequential: dict[str, Any]) 
             _interval(c["relative_ci"]),
             _fmt(c["p_value"], 3),
             _fmt(seq, 3),
-            _fmt(c["chance_to_beat"], 3),
+            "–" if c["chance_to_beat"] is None else f"{c['chance_to_beat']:.1%}",
             _interval(cuped["lift"]["relative_ci"]) if cuped else "–",
             "yes" if c["harmful"] else "",
         ]

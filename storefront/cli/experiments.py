@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -45,6 +45,20 @@ def _store(
     if db_url:
         settings = settings.model_copy(update={"db_url": db_url})
     return ExperimentStore.open(data_dir or default_data_dir(), settings), settings
+
+
+def _headline(comparison: dict[str, Any], sequential: dict[str, Any]) -> str:
+    """One line per treatment: lift, interval, p-values, chance to beat."""
+    c = comparison
+    low, high = c["relative_ci"]
+    if None in (c["relative"], low, high, c["p_value"], c["chance_to_beat"]):
+        return "not enough data"
+    always_valid = sequential.get("p_value")
+    seq = "" if always_valid is None else f", always-valid p = {always_valid:.3g}"
+    return (
+        f"{c['relative']:+.2%} [{low:+.2%}, {high:+.2%}], p = {c['p_value']:.3g}{seq}, "
+        f"chance to beat {c['chance_to_beat']:.1%}"
+    )
 
 
 @experiments_app.command("create")
@@ -152,16 +166,10 @@ def report_command(
     json_path, html_path = write_report(report, folder)
     primary = report["experiment"]["primary_metric"]
     srm = report["srm"]
-    typer.echo(
-        f"{name}: {report['units']:,} units; SRM p = {srm.get('p_value')}"
-        + (" FLAGGED" if srm["flagged"] else "")
-    )
+    verdict = "no units yet" if srm.get("p_value") is None else f"SRM p = {srm['p_value']:.3g}"
+    flag = " FLAGGED: assignment or logging is broken" if srm["flagged"] else ""
+    typer.echo(f"{name}: {report['units']:,} units; {verdict}{flag}")
+    sequential = (report.get("timeline") or {}).get("sequential", {})
     for treatment, c in report["metrics"].get(primary, {}).get("comparisons", {}).items():
-        low, high = c["relative_ci"]
-        typer.echo(
-            f"{primary} {treatment}: {c['relative']:+.2%} [{low:+.2%}, {high:+.2%}], "
-            f"p = {c['p_value']:.3g}, chance to beat {c['chance_to_beat']:.1%}"
-            if None not in (c["relative"], low, high, c["p_value"], c["chance_to_beat"])
-            else f"{primary} {treatment}: not enough data"
-        )
+        typer.echo(f"{primary} {treatment}: {_headline(c, sequential.get(treatment, {}))}")
     typer.echo(f"wrote {html_path} and {json_path}")

@@ -36,6 +36,8 @@ def test_a_real_lift_is_found_with_cuped_and_segments(report_of) -> None:
     assert len(report["timeline"]["days"]) == 8
     assert report["timeline"]["sequential"]["treatment"]["looks"] == 8
     assert report["metrics"]["latency_ms"]["role"] == "guardrail"
+    assert "add_to_cart_rate" not in report["metrics"]  # no add-to-cart events were logged
+    assert report["metrics"]["profit_per_unit"]["role"] == "secondary"
     assert report["guardrails_breached"] == []
 
 
