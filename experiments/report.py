@@ -30,7 +30,7 @@ from experiments.metrics import (
     lift,
 )
 from experiments.stats.lift import from_estimates
-from experiments.stats.sequential import msprt_p_values
+from experiments.stats.sequential import msprt_interval, msprt_p_values
 from experiments.stats.srm import srm_test
 from experiments.store import ExperimentStore
 
@@ -112,6 +112,7 @@ def _look(
         result = from_estimates(c, v_c, t, v_t, settings.alpha)
         looks[treatment] = {
             "absolute": float(result.absolute),
+            "control": c,
             "variance": v_c + v_t,
             "per_unit_var": (v_c * n_c + v_t * n_t) / 2,
             "relative": float(result.relative),
@@ -149,22 +150,45 @@ def timeline(
         )
         if advance:
             advance(1)
-    sequential = {}
-    for treatment in experiment.treatments():
-        looks = [r["cumulative"][treatment] for r in rows]
-        ok = [k for k in looks if np.isfinite(k["variance"]) and k["variance"] > 0]
-        p = msprt_p_values(
-            [k["absolute"] for k in ok],
-            [k["variance"] for k in ok],
-            [settings.sequential_tau * np.sqrt(k["per_unit_var"]) for k in ok],
-        )
-        sequential[treatment] = {"p_value": float(p[-1]) if len(ok) else None, "looks": len(ok)}
+    sequential = {t: _always_valid(t, rows, settings) for t in experiment.treatments() if rows}
     for row in rows:
         for look in row["cumulative"].values():
             for key in ("absolute", "relative", "relative_low", "relative_high"):
                 look[key] = finite(look[key])
-            look.pop("variance"), look.pop("per_unit_var")
+            for key in ("variance", "per_unit_var", "control"):
+                look.pop(key)
     return {"metric": name, "days": rows, "sequential": sequential}
+
+
+def _always_valid(
+    treatment: str, rows: list[dict[str, Any]], settings: ExperimentsSettings
+) -> dict[str, Any]:
+    """mSPRT over the daily looks of one treatment: the always-valid p-value, and the
+    confidence sequence, absolute and (dividing by the control's estimate, taken as
+    known) relative, written into each look as ``always_valid_low`` / ``_high``."""
+    looks = [row["cumulative"][treatment] for row in rows]
+    diff = np.array([k["absolute"] for k in looks], dtype=float)
+    var = np.array([k["variance"] for k in looks], dtype=float)
+    tau = settings.sequential_tau * np.sqrt(np.array([k["per_unit_var"] for k in looks]))
+    usable = np.isfinite(var) & (var > 0) & (tau > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        diff, var, tau = (
+            np.where(usable, diff, 0.0),
+            np.where(usable, var, 1.0),
+            np.where(usable, tau, 1.0),
+        )
+        p = np.where(usable, msprt_p_values(diff, var, tau), 1.0)
+        p = np.minimum.accumulate(p)
+        low, high = msprt_interval(np.where(usable, diff, np.nan), var, tau, settings.alpha)
+        for look, lo, hi in zip(looks, low, high, strict=True):
+            control = look["control"]
+            look["always_valid_low"] = finite(lo / control) if control else None
+            look["always_valid_high"] = finite(hi / control) if control else None
+    return {
+        "p_value": float(p[-1]),
+        "interval": [finite(low[-1]), finite(high[-1])],
+        "looks": int(usable.sum()),
+    }
 
 
 def segment_section(

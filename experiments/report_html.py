@@ -60,11 +60,19 @@ def lift_figure(timeline: dict[str, Any]) -> str:
         ax.plot(days, mid, marker="o", label=treatment)
         low = [_nan(k["relative_low"]) for k in looks]
         high = [_nan(k["relative_high"]) for k in looks]
-        ax.fill_between(days, low, high, alpha=0.2)
+        ax.fill_between(days, low, high, alpha=0.2, label=f"{treatment}: interval at that day")
+        ax.plot(
+            days,
+            [_nan(k.get("always_valid_low")) for k in looks],
+            "--",
+            color="grey",
+            label=f"{treatment}: always-valid interval (peeking-safe)",
+        )
+        ax.plot(days, [_nan(k.get("always_valid_high")) for k in looks], "--", color="grey")
     ax.axhline(0.0, color="black", linewidth=0.8)
     ax.set_title(f"cumulative relative lift, {timeline['metric']}")
     ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
-    ax.legend()
+    ax.legend(fontsize="small")
     fig.autofmt_xdate()
     return _png(fig)
 

@@ -34,3 +34,30 @@ def msprt_p_values(difference: ArrayLike, variance: ArrayLike, tau: ArrayLike) -
     log_lr = stats.norm.logpdf(d, scale=np.sqrt(v + tau2)) - stats.norm.logpdf(d, scale=np.sqrt(v))
     p = np.minimum(1.0, np.exp(-np.nan_to_num(log_lr, nan=0.0)))
     return np.minimum.accumulate(p, axis=-1)
+
+
+def msprt_interval(
+    difference: ArrayLike, variance: ArrayLike, tau: ArrayLike, alpha: float = 0.05
+) -> tuple[Any, Any]:
+    """Always-valid interval (confidence sequence) for the difference at each look.
+
+    The values θ the mSPRT would not reject: |d - θ| ≤ √(v (v + τ²) / τ² ·
+    (2 log(1/α) + log((v + τ²) / v))), intersected over the looks so far, so with
+    probability 1 - α the truth lies inside at every look at once.
+
+    Args:
+        difference: Estimated treatment - control at each look (last axis = looks).
+        variance: Variance of that estimate at each look.
+        tau: Mixture standard deviation (same units as the difference).
+        alpha: Level.
+
+    Returns:
+        (low, high) per look; the interval only narrows from look to look.
+    """
+    d = np.asarray(difference, float)
+    v = np.asarray(variance, float)
+    tau2 = np.asarray(tau, float) ** 2
+    half = np.sqrt(v * (v + tau2) / tau2 * (2 * np.log(1 / alpha) + np.log((v + tau2) / v)))
+    low = np.maximum.accumulate(np.nan_to_num(d - half, nan=-np.inf), axis=-1)
+    high = np.minimum.accumulate(np.nan_to_num(d + half, nan=np.inf), axis=-1)
+    return low, high
