@@ -151,7 +151,8 @@ def train_elasticity(data_dir: Path, config: Path | None, estimates_out: Path | 
 
     cfg = load_config(ElasticityConfig, config, name="elasticity")
     with progress_bar("estimating price elasticities", None):
-        table = estimate(data_dir, cfg)
+        report = estimate(data_dir, cfg)
+    table = report.estimates
     summary = Table(title=f"elasticities of {table.height:,} items", title_justify="left")
     for header in ("estimate", "median", "p10", "p90"):
         summary.add_column(header, justify="left" if header == "estimate" else "right")
@@ -163,6 +164,21 @@ def train_elasticity(data_dir: Path, config: Path | None, estimates_out: Path | 
     width = (table["ci_high"] - table["ci_low"]).median()
     typer.echo(f"median {cfg.confidence:.0%} interval width: {width:.2f}")
     typer.echo(f"estimates kept for pricing in {estimates_path(data_dir)}")
+    if report.promotion.height:
+        response = Table(
+            title="promotion response by price-sensitivity tier (for targeting promotions, "
+            "never base prices)",
+            title_justify="left",
+        )
+        for header in ("tier", "promoted views", "cart rate promoted", "cart rate regular",
+                       "response (× carts)", "interval"):  # fmt: skip
+            response.add_column(header, justify="left" if header == "tier" else "right")
+        for r in report.promotion.iter_rows(named=True):
+            response.add_row(r["tier"], f"{r['promoted_views']:,}",
+                             f"{r['cart_rate_promoted'] or 0:.4f}",
+                             f"{r['cart_rate_regular'] or 0:.4f}", f"{r['response']:.2f}",
+                             f"{r['ci_low']:.2f}–{r['ci_high']:.2f}")  # fmt: skip
+        console.print(response)
     if estimates_out is not None:
         estimates_out.parent.mkdir(parents=True, exist_ok=True)
         table.write_parquet(estimates_out)

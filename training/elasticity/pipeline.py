@@ -3,6 +3,7 @@ with the naive estimate beside them, as a table a pricing team can take away."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import mlflow
@@ -10,16 +11,20 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
+from features.config import store_dir
 from features.pipelines.demand import period_days
+from features.tables import USER
 from storefront.feeds import read_feeds
 from training.demand.config import DemandConfig
 from training.demand.features import model_rows
 from training.demand.pipeline import read_demand
 from training.elasticity.config import ElasticityConfig
 from training.elasticity.dml import pooled, residualise
+from training.elasticity.promotion import promotion_response, shopper_tiers, view_outcomes
 from training.tracking import plt, use_experiment
 
 ESTIMATES_FILE = "elasticity.parquet"
+PROMOTION_FILE = "promotion_response.parquet"
 COLUMNS = ("item_id", "elasticity", "ci_low", "ci_high", "n_obs", "method", "naive")
 
 
@@ -112,14 +117,35 @@ def read_estimates(data_dir: Path) -> pl.DataFrame:
     return pl.read_parquet(path)
 
 
-def train_elasticity(data_dir: Path, cfg: ElasticityConfig) -> pl.DataFrame:
-    """Estimate elasticities for the shop in ``data_dir`` (feature store required), keep
-    the table in the shop's pricing folder and record the run in MLflow."""
+@dataclass
+class ElasticityReport:
+    """Per-item elasticities and the promotion response by price-sensitivity tier."""
+
+    estimates: pl.DataFrame
+    promotion: pl.DataFrame
+
+
+def _promotion(data_dir: Path, events: pl.DataFrame, prices: pl.DataFrame,
+               confidence: float) -> pl.DataFrame:  # fmt: skip
+    folder = USER.offline_dir(store_dir(data_dir))
+    users = pl.read_parquet(folder / "*.parquet", columns=["user_id", "event_timestamp",
+                                                           "paid_to_base_ratio"])  # fmt: skip
+    return promotion_response(view_outcomes(events, prices), shopper_tiers(users), confidence)
+
+
+def train_elasticity(data_dir: Path, cfg: ElasticityConfig) -> ElasticityReport:
+    """Estimate elasticities (and the promotion response by tier, where the shop has
+    events and a prices feed) for the shop in ``data_dir`` (feature store required),
+    keep the tables in the shop's pricing folder and record the run in MLflow."""
     feeds = read_feeds(data_dir, required=("catalog",))
     table = estimate(read_demand(data_dir), feeds.catalog, cfg)
     path = estimates_path(data_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
     table.write_parquet(path)
+    promotion = pl.DataFrame()
+    if feeds.events is not None and feeds.prices is not None:
+        promotion = _promotion(data_dir, feeds.events, feeds.prices, cfg.confidence)
+        promotion.write_parquet(path.parent / PROMOTION_FILE)
     use_experiment(cfg.tracking_uri, cfg.experiment)
     with mlflow.start_run():
         mlflow.log_params({"data_dir": str(Path(data_dir).resolve()), "items": table.height,
@@ -131,9 +157,13 @@ def train_elasticity(data_dir: Path, cfg: ElasticityConfig) -> pl.DataFrame:
                 "median_interval_width": float((table["ci_high"] - table["ci_low"]).median()),
                 "share_own_data": float((table["method"] == "dml").mean()),
             }
-        )
+            | {f"promotion_response.{r['tier']}": r["response"]
+               for r in promotion.iter_rows(named=True) if r["response"] == r["response"]}
+        )  # fmt: skip
         fig = _plot(table, feeds.catalog)
         mlflow.log_figure(fig, "plots/elasticity.png")
         plt.close(fig)
         mlflow.log_artifact(str(path), "estimates")
-    return table
+        if promotion.height:
+            mlflow.log_artifact(str(path.parent / PROMOTION_FILE), "estimates")
+    return ElasticityReport(table, promotion)

@@ -57,6 +57,18 @@ def test_dml_beats_the_naive_estimate_against_truth(shop, tmp_path: Path) -> Non
     assert (joined["ci_low"] <= joined["elasticity"]).all()
 
 
+def test_promotion_response_follows_the_tiers(shop) -> None:
+    """Budget shoppers respond most to promotions, premium least (the simulator's truth:
+    promotion lifts 1.5 / 1.2 / 1.0 on top of tier-scaled price effects)."""
+    path, _ = shop
+    table = pl.read_parquet(path / "pricing" / "promotion_response.parquet")
+    assert table["tier"].to_list() == ["budget", "standard", "premium"]
+    response = table["response"].to_list()
+    assert response[0] > response[1] > response[2] > 1.0
+    assert (table["ci_low"] < table["response"]).all()
+    assert (table["response"] < table["ci_high"]).all()
+
+
 def test_poisson_slopes_recover_a_known_slope() -> None:
     rng = np.random.default_rng(0)
     group = np.repeat([0, 1], 4000)
