@@ -98,6 +98,46 @@ class GroundTruth:
         )  # fmt: skip
         return float(units[0]) if np.ndim(price) == 0 else units.reshape(np.shape(price))
 
+    def user_index(self, user_id: str) -> int:
+        """Position of ``user_id`` in the world arrays."""
+        if not hasattr(self, "_users"):
+            self._users = {user: k for k, user in enumerate(self.world.user_ids)}
+        try:
+            return self._users[user_id]
+        except KeyError:
+            raise KeyError(f"shopper {user_id!r} is not in the simulated world") from None
+
+    def cart_probability(
+        self,
+        user_id: str,
+        item_ids: list[str],
+        prices: np.ndarray | None = None,
+        promo: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Chance that ``user_id`` adds each item to the cart when viewing it at ``prices``
+        (default: base prices), by the choice model that generated the events.
+
+        Args:
+            user_id: A simulated shopper.
+            item_ids: Simulated items.
+            prices: Price shown per item.
+            promo: Whether each item is shown as on promotion.
+        """
+        w, b = self.world, self.cfg.behaviour
+        u = self.user_index(user_id)
+        items = np.array([self.item_index(i) for i in item_ids], dtype=np.int64)
+        shown = w.base_price[items] if prices is None else np.asarray(prices, float)
+        tier = w.user_tier[u]
+        affinity = w.item_embedding[items] @ w.taste[u]
+        p_cart = (
+            b.cart_rate
+            * np.exp(b.taste_weight * affinity)
+            * (shown / w.base_price[items])
+            ** (w.elasticity[items] * w.tier_elasticity_multiplier[tier])
+            * (np.where(promo, w.tier_promo_lift[tier], 1.0) if promo is not None else 1.0)
+        )
+        return np.minimum(p_cart, 1.0)
+
     def planned_daily_units(self) -> np.ndarray:
         """A rough per-item daily demand at base price: what the shop plans stock with."""
         w, b = self.world, self.cfg.behaviour

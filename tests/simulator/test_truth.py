@@ -74,3 +74,32 @@ def test_demand_matches_simulated_sales(default_sim: Simulation) -> None:
 def test_unknown_item_is_named(small_sim: Simulation) -> None:
     with pytest.raises(KeyError, match="nope"):
         small_sim.truth.demand("nope", 10.0, "2025-06-01")
+
+
+def test_cart_probability_explains_the_simulated_carts(small_sim: Simulation) -> None:
+    """Summed over views, the truth's add-to-cart chances match the carts simulated."""
+    events = small_sim.feeds.events
+    prices = small_sim.feeds.prices.sort("valid_from")
+    promo_at = prices.select("item_id", "promo", timestamp="valid_from")
+    views = (
+        events.filter(pl.col("event_type") == "view")
+        .head(20_000)
+        .sort("timestamp")
+        .join_asof(promo_at, on="timestamp", by="item_id")
+    )
+    truth = small_sim.truth
+    expected = 0.0
+    for (user,), rows in views.group_by("user_id"):
+        expected += truth.cart_probability(
+            user, rows["item_id"].to_list(), rows["unit_price"].to_numpy(),
+            rows["promo"].fill_null(False).to_numpy(),
+        ).sum()  # fmt: skip
+    sessions = views["session_id"].unique()
+    carts = events.filter(
+        (pl.col("event_type") == "add_to_cart") & pl.col("session_id").is_in(sessions.implode())
+    )
+    viewed = views.select("session_id", "item_id").unique()
+    observed = carts.join(viewed, on=["session_id", "item_id"]).height
+    assert observed == pytest.approx(expected, abs=4 * np.sqrt(expected)), (observed, expected)
+    with pytest.raises(KeyError, match="not in the simulated world"):
+        truth.cart_probability("nobody", ["i00000"])
