@@ -51,6 +51,8 @@ class RecommendConfig(BaseModel):
     recent_items: int = Field(default=20, ge=0)
     """Recent views from the online store appended to the shopper's history."""
     torch_threads: int = Field(default=1, ge=1)
+    feature_store_retry_seconds: float = Field(default=5.0, ge=0)
+    """After a failed online read, answer from last good copies this long before retrying."""
 
 
 class EventsConfig(BaseModel):

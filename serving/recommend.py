@@ -56,33 +56,48 @@ class Answer:
     degraded: list[str] = field(default_factory=list)
 
 
-@dataclass
 class Features:
-    """The online side of a request: a shopper and (later) the candidates."""
+    """The online side of a request, with last-good copies and a circuit breaker.
 
-    online: Any
-    """:class:`features.online.OnlineFeatures`, or ``None`` when the store is down."""
-    users: LastGood = field(default_factory=LastGood)
-    items: LastGood = field(default_factory=LastGood)
+    After a failed read the store is left alone for ``retry_seconds`` (answers come
+    from the last good copies meanwhile), so an outage costs one slow request, not
+    every request.
+
+    Args:
+        online: :class:`serving.state.LockedOnline`, or ``None`` when the store is down.
+        retry_seconds: How long to skip the store after a failure.
+    """
+
+    def __init__(self, online: Any, retry_seconds: float = 5.0) -> None:
+        self.online, self.retry_seconds = online, retry_seconds
+        self.users, self.items, self.interest = LastGood(), LastGood(), LastGood()
+        self._down_until = 0.0
+
+    def _usable(self) -> bool:
+        return self.online is not None and time.monotonic() >= self._down_until
+
+    def _failed(self, what: str, exc: Exception) -> None:
+        log.warning("online %s read failed (retry in %.0f s): %s", what, self.retry_seconds, exc)
+        self._down_until = time.monotonic() + self.retry_seconds
 
     def user(self, user_id: str | None, degraded: list[str]) -> tuple[dict[str, Any], bool]:
         """The shopper's features (last good copy, or none, when the store fails)."""
         if not user_id:
             return {}, False
-        if self.online is not None:
+        if self._usable():
             try:
                 values, known = self.online.read_user(user_id)
                 self.users.put(user_id, (values, known))
                 return values, known
             except Exception as exc:  # the online store is unreachable or broken
-                log.warning("online user read failed: %s", exc)
+                self._failed("user", exc)
         degraded.append("feature_store_unavailable")
         cached = self.users.get(user_id)
         return cached if cached is not None else ({}, False)
 
     def item_rows(self, item_ids: list[str], degraded: list[str]) -> dict[str, dict[str, Any]]:
         """Item features by id (known items only; last good copies when the store fails)."""
-        if self.online is not None and item_ids:
+        if self._usable() and item_ids:
             try:
                 frame, known = self.online.read_items(item_ids)
                 rows = {}
@@ -92,26 +107,32 @@ class Features:
                         self.items.put(row["item_id"], row)
                 return rows
             except Exception as exc:
-                log.warning("online item read failed: %s", exc)
+                self._failed("item", exc)
         if item_ids:
             degraded.append("feature_store_unavailable")
         return {i: r for i in item_ids if (r := self.items.get(i)) is not None}
 
-    def category_interest(self, user_id: str, categories: list[str]) -> dict[str, float]:
+    def category_interest(
+        self, user_id: str, categories: list[str], degraded: list[str]
+    ) -> dict[str, float]:
         """The shopper's log2 interest per category (missing when unknown)."""
-        if self.online is None or not categories:
+        if not categories:
             return {}
-        try:
-            response = self.online.get_online_features(
-                features=["user_category_interest:interest"],
-                entity_rows={"user_id": [user_id] * len(categories), "category": categories},
-            ).to_dict()
-        except Exception as exc:
-            log.warning("online category interest read failed: %s", exc)
-            return {}
-        return {
-            c: v for c, v in zip(categories, response["interest"], strict=True) if v is not None
-        }
+        if self._usable():
+            try:
+                response = self.online.get_online_features(
+                    features=["user_category_interest:interest"],
+                    entity_rows={"user_id": [user_id] * len(categories), "category": categories},
+                ).to_dict()
+                values = dict(zip(categories, response["interest"], strict=True))
+                for category, value in values.items():
+                    self.interest.put(f"{user_id}\x1f{category}", value)
+                return {c: v for c, v in values.items() if v is not None}
+            except Exception as exc:
+                self._failed("category interest", exc)
+        degraded.append("feature_store_unavailable")
+        cached = {c: self.interest.get(f"{user_id}\x1f{c}") for c in categories}
+        return {c: v for c, v in cached.items() if v is not None}
 
 
 def _in_stock(row: dict[str, Any] | None) -> bool:
@@ -319,7 +340,9 @@ class Recommender:
             columns[target] = np.array([np.nan if v is None else v for v in values], np.float64)
         categories = engine.categories[candidates]
         if "category_share" in engine.features:
-            interest = self.features.category_interest(user_id, sorted(set(categories.tolist())))
+            interest = self.features.category_interest(
+                user_id, sorted(set(categories.tolist())), degraded
+            )
             total = user.get("interest_total")
             share = np.array(
                 [

@@ -87,7 +87,9 @@ class Storefront:
             BusinessRules, self.cfg.business_rules_config, name="business_rules"
         )
         self.event_store = EventStore(self.cfg.events_url(), self.cfg.events.sqlite_synchronous)
-        self.features = Features(open_online(data_dir, self.cfg))
+        self.features = Features(
+            open_online(data_dir, self.cfg), self.cfg.recommend.feature_store_retry_seconds
+        )
         self._push: Any = None
         self.state: State = build_state(self.cfg, self.features, self.rules, self._purchases)
         log.info(
