@@ -62,7 +62,10 @@ def view_outcomes(events: pl.DataFrame, prices: pl.DataFrame) -> pl.DataFrame:
         .with_columns(carted=pl.lit(True))
     )
     return (
-        views.join_asof(promo, on="timestamp", by="item_id", strategy="backward")
+        # both sides are sorted by timestamp, so sorted within every item too
+        views.join_asof(
+            promo, on="timestamp", by="item_id", strategy="backward", check_sortedness=False
+        )  # fmt: skip
         .join(carted, on=["session_id", "item_id"], how="left")
         .select(
             "user_id",
