@@ -65,7 +65,7 @@ def view_outcomes(events: pl.DataFrame, prices: pl.DataFrame) -> pl.DataFrame:
         # both sides are sorted by timestamp, so sorted within every item too
         views.join_asof(
             promo, on="timestamp", by="item_id", strategy="backward", check_sortedness=False
-        )  # fmt: skip
+        )
         .join(carted, on=["session_id", "item_id"], how="left")
         .select(
             "user_id",
