@@ -31,6 +31,9 @@ class GroundTruth:
     def __init__(self, cfg: SimulationConfig, world: World) -> None:
         self.cfg, self.world = cfg, world
         self._index = {item: k for k, item in enumerate(world.item_ids)}
+        self._signups = np.sort(world.user_signup_day)
+        self._tier_cache: dict[tuple[int, int, bool], tuple[np.ndarray, np.ndarray]] = {}
+        self._views: dict[int, tuple[np.ndarray, float]] = {}
 
     # --- persistence -------------------------------------------------------------------
     def save(self, path: Path | str) -> None:
@@ -59,7 +62,13 @@ class GroundTruth:
             raise KeyError(f"item {item_id!r} is not in the simulated catalogue") from None
 
     def _view_rate(self, day: int) -> tuple[np.ndarray, float]:
-        """Per-user share of today's sessions and the expected number of views today."""
+        """Per-user share of today's sessions and the expected number of views today
+        (cached by day)."""
+        if day not in self._views:
+            self._views[day] = self._compute_view_rate(day)
+        return self._views[day]
+
+    def _compute_view_rate(self, day: int) -> tuple[np.ndarray, float]:
         w, b = self.world, self.cfg.behaviour
         weight = w.activity * (w.user_signup_day <= day)
         traffic = traffic_multiplier(self.cfg, np.array([day]), w.promo_days)[0]
@@ -83,20 +92,53 @@ class GroundTruth:
         i = self.item_index(item_id)
         w, b = self.world, self.cfg.behaviour
         day = day_index(self.cfg, date)
-        user_share, views = self._view_rate(day)
+        _, views = self._view_rate(day)
         in_category = (w.item_category == w.item_category[i]) & (w.item_created_day <= day)
         item_share = w.popularity[i] / w.popularity[in_category].sum()
-        reach = user_share * w.category_preference[:, w.item_category[i]]
-        affinity = b.taste_weight * (w.taste @ w.item_embedding[i])
-        exponent = w.elasticity[i] * w.tier_elasticity_multiplier[w.user_tier]
-        lift = w.tier_promo_lift[w.user_tier] if promo else 1.0
         factor = np.atleast_1d(np.asarray(price, float)) / w.base_price[i]
-        p_cart = b.cart_rate * np.exp(affinity) * factor[:, None] ** exponent * lift
+        reach_by_tier, top_by_tier = self._tier_weights(i, day, promo)
+        exponent = w.elasticity[i] * w.tier_elasticity_multiplier
+        moved = factor[:, None] ** exponent[None, :]
+        if (top_by_tier * moved).max() < 1.0:  # nobody's chance is capped: sum by tier
+            expected_carts = moved @ reach_by_tier
+        else:
+            expected_carts = self._capped_carts(i, day, promo, factor)
         units = (
-            views * item_share * (np.minimum(p_cart, 1.0) @ reach)
+            views * item_share * expected_carts
             * b.purchase_given_cart * (1 + b.extra_quantity_mean)
         )  # fmt: skip
         return float(units[0]) if np.ndim(price) == 0 else units.reshape(np.shape(price))
+
+    def _base_cart(self, i: int, day: int, promo: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Per shopper: reach of item ``i``'s category and add-to-cart chance at base price."""
+        w, b = self.world, self.cfg.behaviour
+        user_share, _ = self._view_rate(day)
+        reach = user_share * w.category_preference[:, w.item_category[i]]
+        base = b.cart_rate * np.exp(b.taste_weight * (w.taste @ w.item_embedding[i]))
+        if promo:
+            base = base * w.tier_promo_lift[w.user_tier]
+        return reach, base
+
+    def _tier_weights(self, i: int, day: int, promo: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Per tier: reach-weighted add-to-cart chance at base price, and its largest
+        single chance; cached by item, promotion and who had signed up by ``day``."""
+        signed_up = int(np.searchsorted(self._signups, day, side="right"))
+        key = (i, signed_up, promo)
+        if key not in self._tier_cache:
+            reach, base = self._base_cart(i, day, promo)
+            tiers = len(self.world.tier_names)
+            by_tier = np.bincount(self.world.user_tier, weights=reach * base, minlength=tiers)
+            top = np.zeros(tiers)
+            np.maximum.at(top, self.world.user_tier, base)
+            self._tier_cache[key] = (by_tier, top)
+        return self._tier_cache[key]
+
+    def _capped_carts(self, i: int, day: int, promo: bool, factor: np.ndarray) -> np.ndarray:
+        """Expected carts per view when some shoppers' chances reach 1 (exact, slow)."""
+        w = self.world
+        reach, base = self._base_cart(i, day, promo)
+        exponent = w.elasticity[i] * w.tier_elasticity_multiplier[w.user_tier]
+        return np.minimum(base * factor[:, None] ** exponent, 1.0) @ reach
 
     def user_index(self, user_id: str) -> int:
         """Position of ``user_id`` in the world arrays."""
