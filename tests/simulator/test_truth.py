@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import numpy as np
@@ -103,3 +104,23 @@ def test_cart_probability_explains_the_simulated_carts(small_sim: Simulation) ->
     assert observed == pytest.approx(expected, abs=4 * np.sqrt(expected)), (observed, expected)
     with pytest.raises(KeyError, match="not in the simulated world"):
         truth.cart_probability("nobody", ["i00000"])
+
+
+def test_tier_sums_equal_the_per_shopper_sum(small_sim: Simulation) -> None:
+    """The fast path (sums by tier) gives the per-shopper answer, capped or not."""
+    truth, w = small_sim.truth, small_sim.truth.world
+    date = small_sim.truth.cfg.start_date + dt.timedelta(days=30)
+    for k in range(0, 300, 7):
+        item = str(w.item_ids[k])
+        prices = w.base_price[k] * np.array([0.5, 0.9, 1.0, 1.3])
+        for promo in (False, True):
+            fast = truth.demand(item, prices, date, promo)
+            day = (date - truth.cfg.start_date).days
+            factor = prices / w.base_price[k]
+            slow = np.array([truth._capped_carts(k, day, promo, factor[j : j + 1])[0]
+                             for j in range(len(prices))])  # fmt: skip
+            # same scale: the ratio between prices is all that the carts decide
+            assert fast / fast[2] == pytest.approx(slow / slow[2], rel=1e-9)
+        # a near-free price caps some shoppers' chances at 1: the exact path takes over
+        capped = truth.demand(item, w.base_price[k] * np.array([0.001, 1.0]), date)
+        assert capped[1] == pytest.approx(truth.demand(item, w.base_price[k], date), rel=1e-9)
