@@ -173,3 +173,104 @@ def report_command(
     for treatment, c in report["metrics"].get(primary, {}).get("comparisons", {}).items():
         typer.echo(f"{primary} {treatment}: {_headline(c, sequential.get(treatment, {}))}")
     typer.echo(f"wrote {html_path} and {json_path}")
+
+
+def _wait_for(post: Any, experiment: str, timeout: float = 60.0) -> None:
+    """Until the service assigns a variant of ``experiment`` (it refreshes its list of
+    running experiments every few seconds)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        probe = post("/recommend", {"user_id": "sim-probe", "k": 1})
+        if experiment in probe["variants"]:
+            return
+        time.sleep(1.0)
+    raise ValueError(f"url: the service did not pick up experiment {experiment} in {timeout:.0f} s")
+
+
+def simulate_experiments(
+    data_dir: Path, url: str, traffic: Path | None, settings_path: Path | None
+) -> dict[str, Any]:
+    """Run the end-to-end check; returns, per experiment, the measured and true lifts."""
+    import datetime as dt
+    import json
+
+    import httpx
+
+    from experiments.config import load_experiment
+    from experiments.report import build_report, write_report
+    from experiments.traffic import TrafficConfig, home_feed, pricing
+    from simulator.truth import GroundTruth
+    from storefront.config import config_dir, load_config
+
+    cfg = load_config(TrafficConfig, traffic, name="traffic")
+    truth = GroundTruth.load(data_dir)
+    store, settings = _store(data_dir, None, settings_path)
+    client = httpx.Client(base_url=url, timeout=30.0)
+
+    def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
+        answer = client.post(path, json=body)
+        answer.raise_for_status()
+        return answer.json()
+
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    stamp = f"{now:%Y%m%d%H%M%S}"
+    window = {"home_feed_ranker": 24, "pricing_optimiser": cfg.pricing_days + 2}
+    results: dict[str, Any] = {}
+    for base, run in (("home_feed_ranker", "home feed"), ("pricing_optimiser", "pricing")):
+        definition = load_experiment(config_dir() / "experiments" / f"{base}.yaml")
+        experiment = definition.model_copy(
+            update={"name": f"{base}-sim-{stamp}", "salt": f"{base}-sim-{stamp}",
+                    "layer": f"{base}-sim-{stamp}", "start": now - dt.timedelta(minutes=1),
+                    "stop": now + dt.timedelta(days=2),
+                    "attribution_window_hours": window[base]}
+        )  # fmt: skip
+        store.create(experiment)
+        if base == "home_feed_ranker":
+            _wait_for(post, experiment.name)
+        with progress_bar(f"simulated shoppers: {run}", None):
+            if base == "home_feed_ranker":
+                expected = home_feed(post, truth, experiment.name, cfg, now)
+            else:
+                start = truth.cfg.start_date + dt.timedelta(days=truth.cfg.days)
+                expected = pricing(post, truth, cfg, start)
+        store.stop(experiment.name)
+        report = build_report(store, experiment.name, settings)
+        _, html_path = write_report(report, data_dir / "reports" / experiment.name)
+        control, treatment = (v.name for v in experiment.variants[:2])
+        primary = report["experiment"]["primary_metric"]
+        measured = report["metrics"][primary]["comparisons"][treatment]
+        results[base] = {
+            "experiment": experiment.name,
+            "primary_metric": primary,
+            "events": expected.events,
+            "measured_lift": measured["relative"],
+            "measured_ci": measured["relative_ci"],
+            "true_lift": expected.lift(control, treatment),
+            "true_means": expected.means(),
+            "report": str(html_path),
+        }
+        typer.echo(
+            f"{run}: {primary} {treatment} vs {control}: measured {_headline(measured, {})}; "
+            f"the truth implies {results[base]['true_lift']:+.2%} ({expected.events:,} events)"
+        )
+        typer.echo(f"  report: {html_path}")
+    (data_dir / "reports" / "simulated.json").write_text(json.dumps(results, indent=2))
+    return results
+
+
+@experiments_app.command("simulate")
+@user_errors
+def simulate_command(
+    data_dir: DataDir = None,
+    url: Annotated[str, typer.Option(help="The running service.")] = "http://127.0.0.1:3000",
+    traffic: Annotated[
+        Path | None, typer.Option(help="Traffic YAML (default: configs/traffic.yaml).")
+    ] = None,
+    settings: SettingsYaml = None,
+) -> None:
+    """Drive simulated shoppers (the shop's ground truth) against the running service:
+    the home-feed ranker against popularity, and optimised against current prices (by
+    item); print each report's lift beside the lift the truth implies."""
+    simulate_experiments(data_dir or default_data_dir(), url, traffic, settings)

@@ -1,0 +1,171 @@
+"""Simulated shoppers against the running service: the end-to-end check of an
+experiment (``storefront experiments simulate``).
+
+Shoppers of the simulated shop (its ``ground_truth.npz``) ask the service for their home
+feed and react to what they are shown by the simulator's own choice model: they look at
+position ``r`` with chance ``examine_decay ** r``, a look is a ``view`` carrying the
+answer's request id (a click on the recommendation), and it turns into an add-to-cart
+and a purchase with the truth's chances. For pricing, every item's price is asked each
+day and its sales are drawn from the truth's demand at that price. Every event goes back
+through ``/events``, so the service attributes it like real traffic.
+
+Beside the sampled events, the expected value of every outcome under the truth is kept
+per variant: the lift the truth implies for the answers actually served, to hold the
+measured lift against.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from simulator.truth import GroundTruth
+
+Post = Callable[[str, dict[str, Any]], dict[str, Any]]
+"""``post(path, body) -> answer``: one call to the service."""
+MAX_BATCH = 500
+
+
+class TrafficConfig(BaseModel):
+    """How much simulated traffic, and how shoppers read a list."""
+
+    shoppers: int = Field(default=1500, ge=10)
+    visits_per_shopper: int = Field(default=2, ge=1)
+    k: int = Field(default=10, ge=1, le=100)
+    examine_decay: float = Field(default=0.85, gt=0, le=1)
+    """Chance of looking at position r (0-based) is ``examine_decay ** r``."""
+    pricing_items: int = Field(default=400, ge=2)
+    pricing_days: int = Field(default=14, ge=1)
+    seed: int = 7
+
+
+@dataclass
+class Expected:
+    """Per variant: the truth's expected outcomes of what was served, and the units."""
+
+    units: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    value: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    """Sum over units of the metric's expected value (e.g. chance of converting)."""
+    events: int = 0
+
+    def means(self) -> dict[str, float]:
+        """Expected metric per unit, by variant."""
+        return {v: self.value[v] / max(len(u), 1) for v, u in self.units.items()}
+
+    def lift(self, control: str, treatment: str) -> float:
+        """The relative lift of ``treatment`` over ``control`` the truth implies."""
+        means = self.means()
+        return means[treatment] / means[control] - 1
+
+
+class EventSender:
+    """Buffers events and posts them to ``/events`` in batches."""
+
+    def __init__(self, post: Post) -> None:
+        self.post, self.buffer, self.sent = post, [], 0
+
+    def add(self, **event: Any) -> None:
+        """Queue one event (sent when the batch is full, or on :meth:`flush`)."""
+        event["timestamp"] = event["timestamp"].isoformat()
+        self.buffer.append({"event_id": uuid.uuid4().hex, **event})
+        if len(self.buffer) >= MAX_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        """Send what is queued; raises if the service did not store all of it."""
+        if not self.buffer:
+            return
+        answer = self.post("/events", {"events": self.buffer})
+        if answer.get("accepted", 0) + answer.get("duplicates", 0) != len(self.buffer):
+            raise RuntimeError(f"/events stored {answer} of {len(self.buffer)} events")
+        self.sent += len(self.buffer)
+        self.buffer = []
+
+
+def home_feed(
+    post: Post, truth: GroundTruth, experiment: str, cfg: TrafficConfig, start: dt.datetime
+) -> Expected:
+    """Shoppers visit the home feed; returns the truth's expected conversion per variant
+    (the chance a shopper buys at least once from what they were shown)."""
+    rng = np.random.default_rng(cfg.seed)
+    w, b = truth.world, truth.cfg.behaviour
+    weights = w.activity / w.activity.sum()
+    shoppers = rng.choice(len(w.user_ids), size=cfg.shoppers, replace=False, p=weights)
+    examine = cfg.examine_decay ** np.arange(cfg.k)
+    sender, expected = EventSender(post), Expected()
+    no_purchase: dict[tuple[str, str], float] = defaultdict(lambda: 1.0)
+    for n, u in enumerate(np.repeat(shoppers, cfg.visits_per_shopper)):
+        user, session = str(w.user_ids[u]), f"sim-{w.user_ids[u]}-{n}"
+        moment = start + dt.timedelta(seconds=n)
+        answer = post("/recommend", {"user_id": user, "session_id": session, "k": cfg.k,
+                                     "context": {"page_type": "home"}})  # fmt: skip
+        variant, items = answer["variants"].get(experiment), [i["item_id"] for i in answer["items"]]
+        if variant is None or not items:
+            continue
+        prices = np.array([w.base_price[truth.item_index(i)] for i in items])
+        look = examine[: len(items)]
+        p_cart = truth.cart_probability(user, items, prices)
+        expected.units[variant].add(user)
+        no_purchase[variant, user] *= float(np.prod(1 - look * p_cart * b.purchase_given_cart))
+        looked = rng.random(len(items)) < look
+        carted = looked & (rng.random(len(items)) < p_cart)
+        bought = carted & (rng.random(len(items)) < b.purchase_given_cart)
+        for k, item in enumerate(items):
+            for kind, happened in (("view", looked), ("add_to_cart", carted), ("purchase", bought)):
+                if happened[k]:
+                    sender.add(user_id=user, session_id=session, item_id=item, event_type=kind,
+                               timestamp=moment + dt.timedelta(milliseconds=10 * k + 1),
+                               quantity=1, unit_price=float(prices[k]),
+                               request_id=answer["request_id"])  # fmt: skip
+    sender.flush()
+    expected.events = sender.sent
+    for (variant, _), none in no_purchase.items():
+        expected.value[variant] += 1 - none
+    return expected
+
+
+def pricing(post: Post, truth: GroundTruth, cfg: TrafficConfig, start: dt.date) -> Expected:
+    """Each simulated day (from ``start``, for the truth's calendar), ask every item's
+    price and sell it at the truth's demand for that price; returns the truth's expected
+    profit per item by variant. Day ``d``'s sales are stamped ``d`` hours after the
+    price was served (the service's clock runs in real time)."""
+    rng = np.random.default_rng(cfg.seed + 1)
+    w = truth.world
+    items = [str(i) for i in w.item_ids[: cfg.pricing_items]]
+    buyers = w.user_ids
+    sender, expected = EventSender(post), Expected()
+    for day in range(cfg.pricing_days):
+        date = start + dt.timedelta(days=day)
+        for chunk in range(0, len(items), 100):
+            answer = post("/price", {"item_ids": items[chunk : chunk + 100]})
+            served = dt.datetime.now(dt.UTC) + dt.timedelta(hours=day)
+            for quote in answer["prices"]:
+                variant = quote.get("variant")
+                if variant is None:
+                    continue
+                item, price = quote["item_id"], float(quote["price"])
+                i = truth.item_index(item)
+                mean = float(truth.demand(item, price, date))
+                expected.units[variant].add(item)
+                expected.value[variant] += (price - float(w.unit_cost[i])) * mean
+                for _ in range(rng.poisson(mean)):
+                    user = str(buyers[rng.integers(len(buyers))])
+                    sender.add(
+                        user_id=user,
+                        session_id=f"sim-{user}-{date}",
+                        item_id=item,
+                        event_type="purchase",
+                        quantity=1,
+                        unit_price=price,
+                        timestamp=served + dt.timedelta(seconds=int(rng.integers(3600))),
+                    )
+    sender.flush()
+    expected.events = sender.sent
+    return expected
