@@ -53,6 +53,10 @@ class RecommendConfig(BaseModel):
     torch_threads: int = Field(default=1, ge=1)
     feature_store_retry_seconds: float = Field(default=5.0, ge=0)
     """After a failed online read, answer from last good copies this long before retrying."""
+    item_cache_seconds: float = Field(default=60.0, ge=0)
+    """Item features change only when the store materializes: re-read the catalogue's
+    in the background at most this often, so a request reads only its shopper. 0: read
+    each request's candidates from the store (one batched read per request)."""
 
 
 class EventsConfig(BaseModel):
@@ -103,6 +107,8 @@ class ServingConfig(BaseModel):
     threads: int = Field(default=4, ge=1)
     """Request threads per process (I/O such as event commits overlaps)."""
     timeout_seconds: int = Field(default=30, ge=1)
+    access_log: bool = False
+    """BentoML's per-request access log (costs CPU at high rates; user ids are never in it)."""
 
     def resolved_data_dir(self) -> Path:
         """The shop's feed directory (``$STOREFRONT_DATA_DIR`` wins over the file)."""

@@ -12,6 +12,7 @@ good copy or to popularity, flagged ``degraded``; an exception never reaches the
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -63,15 +64,62 @@ class Features:
     from the last good copies meanwhile), so an outage costs one slow request, not
     every request.
 
+    With ``item_cache_seconds`` > 0 the items' features (which change only when the
+    feature store materializes) are read for the whole catalogue in the background at
+    most that often, and a request makes one read only: the shopper with their interest
+    in every category. With 0, each request also reads its candidates (one batch).
+
     Args:
         online: :class:`serving.state.LockedOnline`, or ``None`` when the store is down.
         retry_seconds: How long to skip the store after a failure.
+        item_cache_seconds: Age at which the catalogue's item features are re-read.
+        categories: Every category of the catalogue (read with the shopper).
+        catalogue: Every item id (for the cached item features).
     """
 
-    def __init__(self, online: Any, retry_seconds: float = 5.0) -> None:
+    def __init__(
+        self,
+        online: Any,
+        retry_seconds: float = 5.0,
+        item_cache_seconds: float = 0.0,
+    ) -> None:
         self.online, self.retry_seconds = online, retry_seconds
+        self.item_cache_seconds = item_cache_seconds
         self.users, self.items, self.interest = LastGood(), LastGood(), LastGood()
+        self.categories: list[str] = []
+        self.catalogue: list[str] = []
         self._down_until = 0.0
+        self._table: dict[str, dict[str, Any]] = {}
+        self._table_at = -float("inf")
+        self._refreshing = threading.Lock()
+
+    @property
+    def cached(self) -> bool:
+        """Whether item features come from the periodically refreshed table."""
+        return self.item_cache_seconds > 0 and bool(self.catalogue)
+
+    def refresh_items(self, chunk: int = 500) -> None:
+        """Re-read every catalogue item's features (in chunks, so requests interleave)."""
+        if not self._refreshing.acquire(blocking=False):
+            return
+        try:
+            table: dict[str, dict[str, Any]] = {}
+            for start in range(0, len(self.catalogue), chunk):
+                rows, _ = self.online.read_candidates(self.catalogue[start : start + chunk])
+                table.update(rows)
+            self._table, self._table_at = table, time.monotonic()
+        except Exception as exc:
+            self._failed("item table", exc)
+        finally:
+            self._refreshing.release()
+
+    def _item_table(self) -> dict[str, dict[str, Any]]:
+        age = time.monotonic() - self._table_at
+        if not self._table and self._usable():
+            self.refresh_items()
+        elif age > self.item_cache_seconds and self._usable() and not self._refreshing.locked():
+            threading.Thread(target=self.refresh_items, daemon=True).start()
+        return self._table
 
     def _usable(self) -> bool:
         return self.online is not None and time.monotonic() >= self._down_until
@@ -86,7 +134,14 @@ class Features:
             return {}, False
         if self._usable():
             try:
-                values, known = self.online.read_user(user_id)
+                if self.cached and self.categories:
+                    values, known, interest = self.online.read_user_interest(
+                        user_id, self.categories
+                    )
+                    for category, value in interest.items():
+                        self.interest.put(f"{user_id}\x1f{category}", value)
+                else:
+                    values, known = self.online.read_user(user_id)
                 self.users.put(user_id, (values, known))
                 return values, known
             except Exception as exc:  # the online store is unreachable or broken
@@ -95,44 +150,38 @@ class Features:
         cached = self.users.get(user_id)
         return cached if cached is not None else ({}, False)
 
-    def item_rows(self, item_ids: list[str], degraded: list[str]) -> dict[str, dict[str, Any]]:
-        """Item features by id (known items only; last good copies when the store fails)."""
-        if self._usable() and item_ids:
-            try:
-                frame, known = self.online.read_items(item_ids)
-                rows = {}
-                for row, ok in zip(frame.iter_rows(named=True), known, strict=True):
-                    if ok:
-                        rows[row["item_id"]] = row
-                        self.items.put(row["item_id"], row)
-                return rows
-            except Exception as exc:
-                self._failed("item", exc)
-        if item_ids:
-            degraded.append("feature_store_unavailable")
-        return {i: r for i in item_ids if (r := self.items.get(i)) is not None}
-
-    def category_interest(
-        self, user_id: str, categories: list[str], degraded: list[str]
-    ) -> dict[str, float]:
-        """The shopper's log2 interest per category (missing when unknown)."""
-        if not categories:
-            return {}
+    def candidates(
+        self,
+        item_ids: list[str],
+        degraded: list[str],
+        user_id: str | None = None,
+        categories: list[str] | None = None,
+    ) -> tuple[dict[str, dict[str, Any]], dict[str, float]]:
+        """Item features by id (known items only) and, given a shopper and the items'
+        categories, their interest in those categories; one read, last good copies
+        when the store fails."""
+        if not item_ids:
+            return {}, {}
+        if self.cached:
+            table = self._item_table()
+            if table:
+                cached = {c: self.interest.get(f"{user_id}\x1f{c}") for c in set(categories or [])}
+                found = {i: r for i in item_ids if (r := table.get(i)) is not None}
+                return found, {c: v for c, v in cached.items() if v is not None}
         if self._usable():
             try:
-                response = self.online.get_online_features(
-                    features=["user_category_interest:interest"],
-                    entity_rows={"user_id": [user_id] * len(categories), "category": categories},
-                ).to_dict()
-                values = dict(zip(categories, response["interest"], strict=True))
-                for category, value in values.items():
+                rows, interest = self.online.read_candidates(item_ids, user_id, categories)
+                for item, row in rows.items():
+                    self.items.put(item, row)
+                for category, value in interest.items():
                     self.interest.put(f"{user_id}\x1f{category}", value)
-                return {c: v for c, v in values.items() if v is not None}
+                return rows, {c: v for c, v in interest.items() if v is not None}
             except Exception as exc:
-                self._failed("category interest", exc)
+                self._failed("candidates", exc)
         degraded.append("feature_store_unavailable")
-        cached = {c: self.interest.get(f"{user_id}\x1f{c}") for c in categories}
-        return {c: v for c, v in cached.items() if v is not None}
+        rows = {i: r for i in item_ids if (r := self.items.get(i)) is not None}
+        cached = {c: self.interest.get(f"{user_id}\x1f{c}") for c in set(categories or [])}
+        return rows, {c: v for c, v in cached.items() if v is not None}
 
 
 def _in_stock(row: dict[str, Any] | None) -> bool:
@@ -208,10 +257,13 @@ class Recommender:
         bought: set[int],
         degraded: list[str],
         rules: BusinessRules | None = None,
+        rows: dict[str, dict[str, Any]] | None = None,
     ) -> tuple[list[str], list[float]]:
-        """Apply the rules to candidates (best first) with one batched item read."""
+        """Apply the rules to candidates (best first); their features are read in one
+        batch unless given."""
         ids = engine.item_ids[positions].tolist()
-        rows = self.features.item_rows(ids, degraded)
+        if rows is None:
+            rows, _ = self.features.candidates(ids, degraded)
         ranked = Candidates(
             items=positions,
             item_ids=ids,
@@ -278,16 +330,21 @@ class Recommender:
         if len(candidates) == 0:
             return self.popular(k, category, degraded), engine.version
         strategy = "retrieval"
-        if engine.ranker is not None and user:
+        rerank = engine.ranker is not None and bool(user)
+        rows, interest = self.features.candidates(
+            engine.item_ids[candidates].tolist(),
+            degraded,
+            user_id if rerank and "category_share" in engine.features else None,
+            engine.categories[candidates].tolist(),
+        )
+        if rerank:
             try:
-                order = self._rerank(
-                    engine, user_id or "", user, history, scores, candidates, degraded
-                )
+                order = self._rerank(engine, user, history, scores, candidates, rows, interest)
                 candidates, strategy = candidates[order], "reranked"
             except Exception as exc:  # a broken ranker must not break the answer
                 log.warning("re-ranking failed: %s", exc)
                 degraded.append("ranker_failed")
-        items, final = self._finish(engine, candidates, k, bought, degraded)
+        items, final = self._finish(engine, candidates, k, bought, degraded, rows=rows)
         return Answer(items, final, strategy, degraded), engine.version
 
     def _candidates(self, scores: dict[str, np.ndarray], mask: np.ndarray) -> np.ndarray:
@@ -309,12 +366,12 @@ class Recommender:
     def _rerank(
         self,
         engine: Engine,
-        user_id: str,
         user: dict[str, Any],
         history: np.ndarray,
         scores: dict[str, np.ndarray],
         candidates: np.ndarray,
-        degraded: list[str],
+        rows: dict[str, dict[str, Any]],
+        interest: dict[str, float],
     ) -> np.ndarray:
         """Order of ``candidates`` by the re-ranker (features built as in training)."""
         n = len(candidates)
@@ -333,16 +390,12 @@ class Recommender:
             value = user.get(name)
             columns[name] = np.full(n, float(value) if value is not None else np.nan)
         ids = engine.item_ids[candidates].tolist()
-        rows = self.features.item_rows(ids, degraded)
         for name in ITEM_FEATURES:
             values = [(rows.get(i) or {}).get(name) for i in ids]
             target = f"{name}_item" if f"{name}_item" in engine.features else name
             columns[target] = np.array([np.nan if v is None else v for v in values], np.float64)
         categories = engine.categories[candidates]
         if "category_share" in engine.features:
-            interest = self.features.category_interest(
-                user_id, sorted(set(categories.tolist())), degraded
-            )
             total = user.get("interest_total")
             share = np.array(
                 [
@@ -358,7 +411,8 @@ class Recommender:
         matrix = np.column_stack(
             [columns.get(f, np.full(n, np.nan)).astype(np.float64) for f in engine.features]
         ).astype(np.float32)
-        return np.argsort(-engine.ranker.predict(matrix), kind="stable")
+        scores = engine.ranker.predict(matrix, num_threads=1)
+        return np.argsort(-scores, kind="stable")
 
     def similar(
         self, engine: Engine, item_id: str, k: int, category: str | None, degraded: list[str]

@@ -70,6 +70,7 @@ def _request_id(given: str | None) -> str:
     workers=CONFIG.workers,
     threads=CONFIG.threads,
     traffic={"timeout": CONFIG.timeout_seconds},
+    logging={"access": {"enabled": CONFIG.access_log}},
 )
 class Storefront:
     """Recommendations, prices, forecasts and event intake for one shop."""
@@ -87,8 +88,9 @@ class Storefront:
             BusinessRules, self.cfg.business_rules_config, name="business_rules"
         )
         self.event_store = EventStore(self.cfg.events_url(), self.cfg.events.sqlite_synchronous)
+        rec = self.cfg.recommend
         self.features = Features(
-            open_online(data_dir, self.cfg), self.cfg.recommend.feature_store_retry_seconds
+            open_online(data_dir, self.cfg), rec.feature_store_retry_seconds, rec.item_cache_seconds
         )
         self._push: Any = None
         self.state: State = build_state(self.cfg, self.features, self.rules, self._purchases)

@@ -58,9 +58,84 @@ class LockedOnline:
         with self.lock:
             return self.online.read_user(user_id)
 
-    def read_items(self, item_ids: list[str]) -> Any:
+    def read_user_interest(
+        self, user_id: str, categories: list[str]
+    ) -> tuple[dict[str, Any], bool, dict[str, float | None]]:
+        """One Feast read: the shopper's features (as
+        :meth:`features.online.OnlineFeatures.read_user`) and their interest in every
+        category of ``categories``.
+
+        Returns:
+            The features (defaults when unknown), whether the shopper is known, and the
+            interest by category.
+        """
+        from feast.type_map import feast_value_type_to_python_type
+
+        from features.online import default_value
+        from features.tables import USER, USER_CATEGORY
+
+        online = self.online
+        refs = [*online._user_refs, f"{USER_CATEGORY.name}:interest"]
+        rows = {"user_id": [user_id] * len(categories), "category": list(categories)}
         with self.lock:
-            return self.online.read_items(item_ids)
+            proto = self.store.get_online_features(
+                features=refs, entity_rows=rows, full_feature_names=True
+            ).proto
+        column = {n: k for k, n in enumerate(proto.metadata.feature_names.val)}
+        results = proto.results
+
+        def first(key: str) -> Any:  # the shopper's values repeat on every row
+            return feast_value_type_to_python_type(results[column[key]].values[0])
+
+        snapshot = [k for k in online._user_fields if k.startswith(f"{USER.name}__")]
+        known = any(first(k) is not None for k in snapshot)
+        features = {}
+        for key, (name, dtype) in online._user_fields.items():
+            value = first(key)
+            features[name] = value if value is not None else default_value(name, dtype)
+        values = results[column[f"{USER_CATEGORY.name}__interest"]].values
+        interest = {
+            c: feast_value_type_to_python_type(v) for c, v in zip(categories, values, strict=True)
+        }
+        return features, known, interest
+
+    def read_candidates(
+        self, item_ids: list[str], user_id: str | None = None, categories: list[str] | None = None
+    ) -> tuple[dict[str, dict[str, float | None]], dict[str, float | None]]:
+        """One Feast read for the candidates: their packed feature vectors (as
+        :meth:`features.online.OnlineFeatures.read_items`, without building a data
+        frame) and, given a shopper, their interest in the candidates' categories.
+
+        Returns:
+            Features of the known items by id, and the interest by category.
+        """
+        from features.tables import ITEM_SERVING, USER_CATEGORY
+
+        refs = [f"{ITEM_SERVING.name}:vector"]
+        rows: dict[str, list[str]] = {"item_id": list(item_ids)}
+        if user_id is not None and categories is not None:
+            refs.append(f"{USER_CATEGORY.name}:interest")
+            rows |= {"user_id": [user_id] * len(item_ids), "category": list(categories)}
+        with self.lock:
+            response = self.store.get_online_features(features=refs, entity_rows=rows)
+        names = list(response.proto.metadata.feature_names.val)
+        results = response.proto.results
+        columns, width = self.item_columns, len(self.item_columns)
+        items: dict[str, dict[str, float | None]] = {}
+        for item, value in zip(item_ids, results[names.index("vector")].values, strict=True):
+            vector = value.double_list_val.val
+            if len(vector) == width:
+                items[item] = {
+                    c: (None if v != v else v) for c, v in zip(columns, vector, strict=True)
+                }
+        interest: dict[str, float | None] = {}
+        if "interest" in names:
+            for category, value in zip(
+                categories or [], results[names.index("interest")].values, strict=True
+            ):
+                kind = value.WhichOneof("val")
+                interest[category] = getattr(value, kind) if kind else None
+        return items, interest
 
     def get_online_features(self, **kwargs: Any) -> Any:
         with self.lock:
@@ -117,6 +192,10 @@ def build_state(
                 degraded.append(f"{name}_reload_failed")
             else:
                 degraded.append(f"{name}_unavailable")
+    features.catalogue = sorted(shop.categories)
+    features.categories = sorted(set(shop.categories.values()))
+    if features.cached and features.online is not None:
+        features.refresh_items()  # the item table is fresh with every new state
     recommender = Recommender(engines, shop, features, rules, cfg.recommend, purchases)
     return State(
         shop=shop,

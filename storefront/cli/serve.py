@@ -39,6 +39,8 @@ def serve(
             typer.echo(f"error: config file {config} does not exist", err=True)
             raise typer.Exit(code=1)
         os.environ["STOREFRONT_SERVING_CONFIG"] = str(config.resolve())
+    for name in ("POLARS_MAX_THREADS", "OMP_NUM_THREADS"):  # small requests: no thread pools
+        os.environ.setdefault(name, "1")
     typer.echo(f"serving on http://{host}:{port} (OpenAPI: /docs.json); Ctrl-C stops it")
     sys.stdout.flush()
     args = [sys.executable, "-m", "bentoml", "serve", SERVICE, "--host", host, "--port", str(port)]

@@ -1,0 +1,234 @@
+"""Load benchmark of ``POST /recommend`` on the real server, open loop, on loopback.
+
+Usage: .venv/bin/python benchmarks/serving.py [--data-dir data/feeds]
+       [--rates 50,100,200,400] [--seconds 15] [--warmup 5]
+Starts ``storefront serve`` as a subprocess (the champion of $MLFLOW_TRACKING_URI or the
+project's mlflow.db, the shop's feature store), then a separate client process sends
+requests at fixed rates whatever the answers do (open loop: a slow answer does not
+slow the sender, and latency counts from the moment a request was due). Shoppers come
+from the shop's events: mostly recent shoppers, some unknown ones, on home, category,
+product and cart pages. Prints a table, then one JSON object as the last line:
+{"rates": [{"rps", "p50_ms", "p95_ms", "p99_ms", "error_rate"}], "max_rps_p99_under_25ms"}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import _path  # noqa: F401  (first: keeps this folder off the import path)
+import numpy as np
+import polars as pl
+
+from storefront.config import PROJECT_ROOT, default_data_dir
+
+GOAL_MS = 25.0
+TIMEOUT_S = 5.0
+MAX_CONNECTIONS = 64
+
+
+def shoppers(data_dir: Path, n: int, seed: int = 0) -> list[bytes]:
+    """Request bodies: 85% recent shoppers (by activity), 15% unknown; pages mixed."""
+    events = pl.read_parquet(
+        data_dir / "events.parquet", columns=["user_id", "item_id", "timestamp"]
+    )
+    recent = events.filter(pl.col("timestamp") >= events["timestamp"].max() - pl.duration(days=14))
+    users = recent["user_id"].to_list()
+    items = recent["item_id"].to_list()
+    categories = pl.read_parquet(data_dir / "catalog.parquet")["category"].unique().to_list()
+    rng = random.Random(seed)
+    bodies = []
+    for k in range(n):
+        user = rng.choice(users) if rng.random() < 0.85 else f"new-{k}"
+        page = rng.random()
+        context: dict[str, object] = {"page_type": "home"}
+        if page < 0.15:
+            context = {"page_type": "category", "category": rng.choice(categories)}
+        elif page < 0.25:
+            context = {"page_type": "product", "item_id": rng.choice(items)}
+        elif page < 0.30:
+            context = {"page_type": "cart", "cart_items": rng.sample(items, 2)}
+        body = {"user_id": user, "k": 10, "context": context}
+        bodies.append(json.dumps(body).encode())
+    return bodies
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection (a minimal client: the load generator must
+    cost far less CPU than the server it measures)."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    async def post(self, path: str, body: bytes) -> int:
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        self.writer.write(head + body)
+        await self.writer.drain()
+        status_line = await self.reader.readline()
+        status = int(status_line.split()[1])
+        length, chunked = 0, False
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            if name.lower() == "content-length":
+                length = int(value)
+            elif name.lower() == "transfer-encoding" and "chunked" in value.lower():
+                chunked = True
+        if chunked:
+            while size := int((await self.reader.readline()).strip() or b"0", 16):
+                await self.reader.readexactly(size + 2)
+            await self.reader.readline()
+        else:
+            await self.reader.readexactly(length)
+        return status
+
+
+async def _run_rate(port: int, bodies: list[bytes], rate: float, seconds: float) -> dict:
+    """Send ``rate`` requests per second for ``seconds`` (evenly spaced), measure each
+    from its due time; a request not answered within TIMEOUT_S is an error."""
+    idle: list[Connection] = []
+    opened = 0
+    latencies: list[float] = []
+    errors = 0
+    n = int(rate * seconds)
+    start = time.perf_counter() + 0.05
+
+    async def one(k: int, due: float) -> None:
+        nonlocal opened, errors
+        conn = None
+        try:
+            async with asyncio.timeout(TIMEOUT_S):
+                if idle:
+                    conn = idle.pop()
+                else:
+                    opened += 1
+                    conn = Connection(*await asyncio.open_connection("127.0.0.1", port))
+                status = await conn.post("/recommend", bodies[k % len(bodies)])
+            latencies.append((time.perf_counter() - due) * 1000)
+            if status != 200:
+                errors += 1
+            idle.append(conn)
+        except Exception:  # timeout, refused, reset, a malformed answer: all errors
+            errors += 1
+            if conn is not None:
+                conn.writer.close()
+
+    tasks = []
+    for k in range(n):
+        due = start + k / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(k, due)))
+    await asyncio.gather(*tasks)
+    for conn in idle:
+        conn.writer.close()
+    lat = np.array(latencies + [TIMEOUT_S * 1000] * errors)  # an error counts as a timeout
+    return {
+        "rps": rate,
+        "requests": n,
+        "p50_ms": round(float(np.percentile(lat, 50)), 2),
+        "p95_ms": round(float(np.percentile(lat, 95)), 2),
+        "p99_ms": round(float(np.percentile(lat, 99)), 2),
+        "error_rate": round(errors / max(n, 1), 4),
+        "connections": opened,
+    }
+
+
+def client(
+    port: int, bodies: list[bytes], rates: list[float], seconds: float, warmup: float
+) -> list[dict]:
+    """The load generator (its own process): a warm-up, then each rate in turn."""
+    asyncio.run(_run_rate(port, bodies, 50, warmup))
+    return [asyncio.run(_run_rate(port, bodies, rate, seconds)) for rate in rates]
+
+
+def start_server(data_dir: Path, port: int, log: Path) -> subprocess.Popen:
+    storefront = Path(sys.executable).parent / "storefront"
+    process = subprocess.Popen(
+        [str(storefront), "serve", "--data-dir", str(data_dir), "--port", str(port)],
+        cwd=PROJECT_ROOT,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        env={**os.environ, "BENTOML_DO_NOT_TRACK": "True"},
+    )
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited: {log.read_text()[-2000:]}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as r:
+                if r.status == 200:
+                    return process
+        except OSError:
+            time.sleep(0.5)
+    os.killpg(process.pid, signal.SIGTERM)
+    raise RuntimeError(f"server not ready: {log.read_text()[-2000:]}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, default=default_data_dir())
+    parser.add_argument("--rates", default="50,100,200,400")
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--warmup", type=float, default=5.0)
+    parser.add_argument("--client-port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--bodies", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    rates = [float(r) for r in args.rates.split(",")]
+    if args.client_port:  # the client process
+        bodies = args.bodies.read_bytes().splitlines()
+        print(json.dumps(client(args.client_port, bodies, rates, args.seconds, args.warmup)))
+        return
+    port = free_port()
+    tmp = Path(tempfile.mkdtemp(prefix="storefront-serving-bench-"))
+    (tmp / "bodies.jsonl").write_bytes(b"\n".join(shoppers(args.data_dir, 5000)))
+    server = start_server(args.data_dir, port, tmp / "server.log")
+    try:
+        done = subprocess.run(
+            [sys.executable, __file__, "--client-port", str(port), "--bodies",
+             str(tmp / "bodies.jsonl"), "--rates", args.rates, "--seconds", str(args.seconds),
+             "--warmup", str(args.warmup)],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if done.returncode != 0:
+            raise RuntimeError(f"client failed: {done.stderr[-3000:]}")
+        figures = json.loads(done.stdout.strip().splitlines()[-1])
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=60)
+    print(f"{'rps':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7}")
+    for f in figures:
+        cells = (f["p50_ms"], f["p95_ms"], f["p99_ms"])
+        print(
+            f"{f['rps']:>6.0f} "
+            + " ".join(f"{c:>8.2f}" for c in cells)
+            + f" {f['error_rate']:>7.2%}"
+        )
+    good = [f["rps"] for f in figures if f["p99_ms"] <= GOAL_MS and f["error_rate"] == 0]
+    rows = [{k: f[k] for k in ("rps", "p50_ms", "p95_ms", "p99_ms", "error_rate")} for f in figures]
+    print(json.dumps({"rates": rows, "max_rps_p99_under_25ms": max(good) if good else None}))
+
+
+if __name__ == "__main__":
+    main()
