@@ -1,7 +1,7 @@
 """Load benchmark of ``POST /recommend`` on the real server, open loop, on loopback.
 
 Usage: .venv/bin/python benchmarks/serving.py [--data-dir data/feeds]
-       [--rates 50,100,200,400] [--seconds 15] [--warmup 5]
+       [--rates 50,100,200,400] [--seconds 15] [--warmup 5] [--config serving.yaml]
 Starts ``storefront serve`` as a subprocess (the champion of $MLFLOW_TRACKING_URI or the
 project's mlflow.db, the shop's feature store), then a separate client process sends
 requests at fixed rates whatever the answers do (open loop: a slow answer does not
@@ -162,10 +162,11 @@ def client(
     return [asyncio.run(_run_rate(port, bodies, rate, seconds)) for rate in rates]
 
 
-def start_server(data_dir: Path, port: int, log: Path) -> subprocess.Popen:
+def start_server(data_dir: Path, port: int, log: Path, config: Path | None) -> subprocess.Popen:
     storefront = Path(sys.executable).parent / "storefront"
+    args = [str(storefront), "serve", "--data-dir", str(data_dir), "--port", str(port)]
     process = subprocess.Popen(
-        [str(storefront), "serve", "--data-dir", str(data_dir), "--port", str(port)],
+        args + (["--config", str(config)] if config else []),
         cwd=PROJECT_ROOT,
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
@@ -192,6 +193,7 @@ def main() -> None:
     parser.add_argument("--rates", default="50,100,200,400")
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--warmup", type=float, default=5.0)
+    parser.add_argument("--config", type=Path, help="serving YAML (default configs/serving.yaml)")
     parser.add_argument("--client-port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--bodies", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -203,7 +205,7 @@ def main() -> None:
     port = free_port()
     tmp = Path(tempfile.mkdtemp(prefix="storefront-serving-bench-"))
     (tmp / "bodies.jsonl").write_bytes(b"\n".join(shoppers(args.data_dir, 5000)))
-    server = start_server(args.data_dir, port, tmp / "server.log")
+    server = start_server(args.data_dir, port, tmp / "server.log", args.config)
     try:
         done = subprocess.run(
             [sys.executable, __file__, "--client-port", str(port), "--bodies",

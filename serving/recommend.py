@@ -193,11 +193,11 @@ def _in_stock(row: dict[str, Any] | None) -> bool:
     return on_hand is None or on_hand > 0
 
 
-def _ranks(scores: np.ndarray) -> np.ndarray:
-    """0-based rank of every item by score (as training's generator ranks)."""
-    ranks = np.empty(len(scores), dtype=np.float64)
-    ranks[np.argsort(-scores, kind="stable")] = np.arange(len(scores))
-    return ranks
+def _ranks(scores: np.ndarray, items: np.ndarray) -> np.ndarray:
+    """0-based rank of ``items`` among all items by score (training's generator ranks;
+    ties, rare in float scores, take their first place)."""
+    ordered = np.sort(-scores)
+    return np.searchsorted(ordered, -scores[items], side="left").astype(np.float64)
 
 
 class Recommender:
@@ -378,7 +378,7 @@ class Recommender:
         columns: dict[str, np.ndarray] = {}
         for name, s in scores.items():
             columns[f"{name}_score"] = s[candidates]
-            columns[f"{name}_rank"] = _ranks(s)[candidates]
+            columns[f"{name}_rank"] = _ranks(s, candidates)
         positions = {int(item): step for step, item in enumerate(history.tolist())}
         counts = np.bincount(history, minlength=engine.n)
         columns["times_seen"] = counts[candidates].astype(np.float64)

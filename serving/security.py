@@ -23,6 +23,9 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 ADMIN_PREFIX = "/admin"
+DRAIN_FACTOR = 8
+"""Bodies over the limit are read and dropped up to this many times the limit, so the
+client gets its 413; beyond that the answer comes at once."""
 KEY_HEADER = b"x-api-key"
 
 
@@ -111,21 +114,20 @@ class GuardMiddleware:
             body = _error_body(401, "admin endpoints need the admin key (X-API-Key)", ["x-api-key"])
             await _answer(send, 401, body)
             return
-        headers = dict(scope.get("headers") or [])
-        length = headers.get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
-            await _answer(send, 413, self._too_large())
-            return
         chunks: list[bytes] = []
         seen, more = 0, True
         while more:  # read the body (bounded) before the app sees any of it
             message = await receive()
             if message["type"] != "http.request":
                 return
-            chunks.append(message.get("body", b""))
-            seen += len(chunks[-1])
+            body = message.get("body", b"")
+            seen += len(body)
             more = bool(message.get("more_body", False))
-            if seen > self.max_body_bytes:
+            if seen <= self.max_body_bytes:
+                chunks.append(body)
+            elif not more or seen > DRAIN_FACTOR * self.max_body_bytes:
+                # too large: answer once the client has sent it (so it can read the
+                # answer), or straight away when it keeps sending far beyond the limit
                 await _answer(send, 413, self._too_large())
                 return
         replayed = False

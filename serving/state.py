@@ -61,9 +61,8 @@ class LockedOnline:
     def read_user_interest(
         self, user_id: str, categories: list[str]
     ) -> tuple[dict[str, Any], bool, dict[str, float | None]]:
-        """One Feast read: the shopper's features (as
-        :meth:`features.online.OnlineFeatures.read_user`) and their interest in every
-        category of ``categories``.
+        """The shopper's features (as :meth:`features.online.OnlineFeatures.read_user`)
+        and their interest in every category of ``categories``.
 
         Returns:
             The features (defaults when unknown), whether the shopper is known, and the
@@ -75,17 +74,20 @@ class LockedOnline:
         from features.tables import USER, USER_CATEGORY
 
         online = self.online
-        refs = [*online._user_refs, f"{USER_CATEGORY.name}:interest"]
         rows = {"user_id": [user_id] * len(categories), "category": list(categories)}
-        with self.lock:
+        with self.lock:  # two reads: repeating the shopper on every category row costs more
             proto = self.store.get_online_features(
-                features=refs, entity_rows=rows, full_feature_names=True
+                features=online._user_refs,
+                entity_rows={"user_id": [user_id]},
+                full_feature_names=True,
+            ).proto
+            interest_proto = self.store.get_online_features(
+                features=[f"{USER_CATEGORY.name}:interest"], entity_rows=rows
             ).proto
         column = {n: k for k, n in enumerate(proto.metadata.feature_names.val)}
-        results = proto.results
 
-        def first(key: str) -> Any:  # the shopper's values repeat on every row
-            return feast_value_type_to_python_type(results[column[key]].values[0])
+        def first(key: str) -> Any:
+            return feast_value_type_to_python_type(proto.results[column[key]].values[0])
 
         snapshot = [k for k in online._user_fields if k.startswith(f"{USER.name}__")]
         known = any(first(k) is not None for k in snapshot)
@@ -93,7 +95,8 @@ class LockedOnline:
         for key, (name, dtype) in online._user_fields.items():
             value = first(key)
             features[name] = value if value is not None else default_value(name, dtype)
-        values = results[column[f"{USER_CATEGORY.name}__interest"]].values
+        names = list(interest_proto.metadata.feature_names.val)
+        values = interest_proto.results[names.index("interest")].values
         interest = {
             c: feast_value_type_to_python_type(v) for c, v in zip(categories, values, strict=True)
         }
