@@ -36,10 +36,13 @@ def model_rows(demand: pl.DataFrame, period_days: int, cfg: DemandConfig) -> pl.
     """
     h = cfg.horizon
     base = demand.sort(*SERIES, "period_start").with_columns(
-        item_code=pl.col("item_id").cast(pl.Categorical).to_physical().cast(pl.Int64),
-        location_code=pl.col("location_id").cast(pl.Categorical).to_physical().cast(pl.Int64),
+        # codes by sorted value: the same data gives the same codes in every process
+        # (categorical codes follow first appearance, which LightGBM's binning of
+        # equally frequent categories would turn into run-to-run differences)
+        item_code=pl.col("item_id").rank("dense").cast(pl.Int64),
+        location_code=pl.col("location_id").rank("dense").cast(pl.Int64),
         event_code=(
-            pl.col("event_name").cast(pl.Categorical).to_physical().cast(pl.Int64)
+            pl.col("event_name").rank("dense").cast(pl.Int64)
             if "event_name" in demand.columns
             else pl.lit(None, pl.Int64)
         ),
