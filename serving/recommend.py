@@ -1,8 +1,10 @@
 """The recommendation path: features, retrieval, re-rank, business rules, fallbacks.
 
-One online read for the shopper (snapshot + recent activity), one batched read for the
-candidates (packed item vectors) and, when the re-ranker weighs category interest, one
-read of the shopper's interest in the candidates' categories. Retrieval is the union of
+One online read for the shopper (snapshot + recent activity) and one batched read for
+the candidates (packed item vectors, with the shopper's interest in their categories);
+with ``item_cache_seconds`` > 0 (the default) the item vectors come from a catalogue
+table re-read in the background and the interest is read with the shopper instead, so
+a request touches the store only for its shopper. Retrieval is the union of
 each generator's top items (sequential model on the champion's embeddings, item-kNN and
 EASE co-occurrence, popularity); LightGBM LambdaRank orders them; the business rules
 filter and diversify. Whatever fails (feature store, a model) falls back to the last
