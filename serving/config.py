@@ -103,7 +103,7 @@ class ServingConfig(BaseModel):
     """HMAC key for user ids in logs (``$STOREFRONT_PSEUDONYM_KEY`` wins); none: a
     random key per process."""
     workers: int = Field(default=1, ge=1)
-    """Server processes (each loads the models; /admin/reload reloads the one it hits)."""
+    """Server processes (each loads the models; a reload reaches all of them)."""
     threads: int = Field(default=4, ge=1)
     """Request threads per process (I/O such as event commits overlaps)."""
     timeout_seconds: int = Field(default=30, ge=1)

@@ -1,8 +1,8 @@
 """Models by alias: from the MLflow registry, with a local copy to start without it.
 
-``load_alias`` downloads ``models:/<name>@<alias>`` into
-``<data_dir>/serving/models/<alias>/`` (replacing the previous copy only once the new
-one is complete) and loads it from there; when the registry cannot be reached it loads
+``load_alias`` downloads ``models:/<name>@<alias>`` into a folder of its own, loads it,
+then makes it the local copy ``<data_dir>/serving/models/<alias>/`` (replacing the
+previous copy only once the new one is complete); when the registry cannot be reached it loads
 the last copy instead and says so, so the service starts and answers (flagged degraded).
 """
 
@@ -12,6 +12,7 @@ import json
 import logging
 import shutil
 import tempfile
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,8 +46,9 @@ def _tracking_uri(cfg: ModelsConfig) -> str:
     return tracking_uri(cfg.tracking_uri)
 
 
-def _from_registry(cfg: ModelsConfig, alias: str, copies: Path) -> tuple[Path, str]:
-    """Download the aliased version into a fresh local copy; returns it and the version."""
+def _download(cfg: ModelsConfig, alias: str, copies: Path) -> tuple[Path, str]:
+    """Download the aliased version into a fresh folder of its own; returns it and the
+    version."""
     import mlflow
     from mlflow import MlflowClient
 
@@ -61,17 +63,25 @@ def _from_registry(cfg: ModelsConfig, alias: str, copies: Path) -> tuple[Path, s
         meta = {"name": cfg.name, "alias": alias, "version": str(version.version)}
         meta["run_id"] = version.run_id
         (staging / META_FILE).write_text(json.dumps(meta))
-        target = copies / alias
-        old = copies / f".{alias}-old"
-        shutil.rmtree(old, ignore_errors=True)
-        if target.exists():
-            target.rename(old)
-        staging.rename(target)
-        shutil.rmtree(old, ignore_errors=True)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return target, str(version.version)
+    return staging, str(version.version)
+
+
+def _install(staging: Path, target: Path) -> None:
+    """Make ``staging`` the local copy (best effort: several workers may race; any
+    complete copy will do)."""
+    old = target.with_name(f"{target.name}.old-{uuid.uuid4().hex[:8]}")
+    try:
+        if target.exists():
+            target.rename(old)
+        staging.rename(target)
+    except OSError as exc:
+        log.info("local copy not replaced (%s); another process installed one", exc)
+    finally:
+        shutil.rmtree(old, ignore_errors=True)
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _load_folder(folder: Path) -> Any:
@@ -87,8 +97,14 @@ def load_alias(cfg: ModelsConfig, alias: str, copies: Path) -> LoadedModel:
         RuntimeError: Neither the registry nor a local copy could be loaded.
     """
     try:
-        folder, version = _from_registry(cfg, alias, copies)
-        return LoadedModel(alias, version, _load_folder(folder), "registry")
+        staging, version = _download(cfg, alias, copies)
+        try:
+            model = _load_folder(staging)  # reads every artifact into memory
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        _install(staging, copies / alias)
+        return LoadedModel(alias, version, model, "registry")
     except Exception as exc:  # the registry is down, the alias missing, a bad download
         registry_error = exc
     folder = copies / alias

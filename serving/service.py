@@ -22,6 +22,7 @@ from starlette.responses import JSONResponse
 from serving.config import load_serving_config
 from serving.events import EventStore, InvalidEventError, validate_events
 from serving.recommend import Features
+from serving.reload import ReloadSignal
 from serving.rules import BusinessRules
 from serving.schemas import (
     BoughtTogetherRequest,
@@ -94,6 +95,7 @@ class Storefront:
         )
         self._push: Any = None
         self.state: State = build_state(self.cfg, self.features, self.rules, self._purchases)
+        self.reloads = ReloadSignal(self.cfg.serving_dir() / "reload.generation", self._rebuild)
         log.info(
             "serving %s from %s (models %s%s)",
             self.cfg.models.name,
@@ -110,7 +112,18 @@ class Storefront:
 
         return self.event_store.recent_purchases(user_id, dt.datetime.fromtimestamp(since, dt.UTC))
 
+    def _rebuild(self, load_challenger: bool | None = None) -> State:
+        """Build a new state and swap it in (in-flight requests finish on the old one)."""
+        if self.features.online is None:
+            self.features.online = open_online(self.cfg.resolved_data_dir(), self.cfg)
+        state = build_state(
+            self.cfg, self.features, self.rules, self._purchases, self.state, load_challenger
+        )
+        self.state = state  # one reference swap
+        return state
+
     def _served(self, request_id: str | None, surface: str, unit: str | None) -> dict[str, Any]:
+        self.reloads.follow()
         return {
             "request_id": _request_id(request_id),
             "variants": self.assign(surface, unit) if unit else {},
@@ -288,6 +301,7 @@ class Storefront:
     @bentoml.api(route="/events")
     def events(self, body: EventsRequest, /) -> EventsResponse:
         """Validate, persist (committed before the answer) and push a batch of events."""
+        self.reloads.follow()
         rows = [e.model_dump() for e in body.events]
         known = set(self.state.shop.categories) or None
         try:
@@ -341,12 +355,8 @@ class Storefront:
     def reload(self, body: ReloadRequest, /) -> ReloadResponse:
         """Reload feeds and models by alias; requests keep being served meanwhile."""
         started = time.perf_counter()
-        if self.features.online is None:
-            self.features.online = open_online(self.cfg.resolved_data_dir(), self.cfg)
-        state = build_state(
-            self.cfg, self.features, self.rules, self._purchases, self.state, body.load_challenger
-        )
-        self.state = state  # one reference swap: in-flight requests finish on the old state
+        state = self._rebuild(body.load_challenger)
+        self.reloads.announce()  # the other workers follow on their next request
         return ReloadResponse(
             reloaded=True,
             model_versions=state.versions(),
