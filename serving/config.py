@@ -7,6 +7,7 @@ the pseudonymisation key) come from the environment first.
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -100,8 +101,8 @@ class ServingConfig(BaseModel):
     admin_key: str | None = None
     """Key of the /admin endpoints (``$STOREFRONT_ADMIN_KEY`` wins); none: admin refused."""
     pseudonym_key: str | None = None
-    """HMAC key for user ids in logs (``$STOREFRONT_PSEUDONYM_KEY`` wins); none: a
-    random key per process."""
+    """HMAC key for user ids in logs and experiment units (``$STOREFRONT_PSEUDONYM_KEY``
+    wins); none: a random key kept in ``<data_dir>/serving/pseudonym.key``."""
     workers: int = Field(default=1, ge=1)
     """Server processes (each loads the models; a reload reaches all of them)."""
     threads: int = Field(default=4, ge=1)
@@ -109,6 +110,10 @@ class ServingConfig(BaseModel):
     timeout_seconds: int = Field(default=30, ge=1)
     access_log: bool = False
     """BentoML's per-request access log (costs CPU at high rates; user ids are never in it)."""
+    experiments_refresh_seconds: float = Field(default=5.0, ge=0)
+    """How often the running experiments are re-read from the experiment store."""
+    experiments_settings: str | None = None
+    """Experiments YAML (store URL); default ``configs/experiments.yaml``."""
 
     def resolved_data_dir(self) -> Path:
         """The shop's feed directory (``$STOREFRONT_DATA_DIR`` wins over the file)."""
@@ -127,8 +132,28 @@ class ServingConfig(BaseModel):
     def resolved_admin_key(self) -> str | None:
         return os.environ.get(ADMIN_KEY_ENV) or self.admin_key
 
-    def resolved_pseudonym_key(self) -> str | None:
-        return os.environ.get(PSEUDONYM_KEY_ENV) or self.pseudonym_key
+    def resolved_pseudonym_key(self) -> str:
+        """The HMAC key of user ids: the environment, the file, else a random key kept
+        in ``<data_dir>/serving/pseudonym.key`` (owner-only), so that pseudonyms — and
+        the experiment variants assigned by them — survive restarts and agree between
+        workers."""
+        given = os.environ.get(PSEUDONYM_KEY_ENV) or self.pseudonym_key
+        if given:
+            return given
+        path = self.serving_dir() / "pseudonym.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            handle = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(handle, "w") as out:
+                out.write(secrets.token_hex(32))
+            try:  # link: the key appears whole, and the first of racing workers wins
+                os.link(tmp, path)
+            except FileExistsError:
+                pass
+            finally:
+                tmp.unlink()
+        return path.read_text().strip()
 
 
 def load_serving_config() -> ServingConfig:

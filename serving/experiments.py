@@ -17,18 +17,29 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from experiments.assignment import Assigner, Assignment
-from experiments.config import Experiment, Variant
+from experiments.config import Experiment, Variant, load_settings
 from experiments.records import Exposure, Outcome
 from experiments.store import ExperimentStore
 
 log = logging.getLogger(__name__)
 PAGE_SURFACES = {"home": "home_feed", "product": "similar_items", "cart": "bought_together"}
 """The experiment surface of a ``/recommend`` page type (others run no experiment)."""
+
+
+def open_experiment_store(data_dir: Path, settings_path: str | None) -> ExperimentStore | None:
+    """The experiment store of the settings (or ``<data_dir>/experiments.db``); ``None``
+    (logged) when it cannot be opened: the service then runs no experiments."""
+    try:
+        return ExperimentStore.open(data_dir, load_settings(settings_path))
+    except Exception:
+        log.warning("experiment store unavailable: serving without experiments", exc_info=True)
+        return None
 
 
 @dataclass(frozen=True)

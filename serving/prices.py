@@ -21,6 +21,8 @@ from serving.shop import Shop
 
 log = logging.getLogger(__name__)
 NO_PUBLISHED_PRICE = "no_published_price"
+EXPERIMENT_CURRENT = "experiment_current_price"
+"""Reason of a feed price answered to a pricing experiment's current-price arm."""
 
 
 class PriceBook:
@@ -55,8 +57,16 @@ class PriceBook:
                 self._stamp = stamp
             return self._published
 
-    def prices(self, item_ids: list[str]) -> tuple[list[ItemPrice], list[str], list[str]]:
-        """Prices of the known items, the unknown ids, and degraded reasons."""
+    def prices(
+        self, item_ids: list[str], feed_only: frozenset[str] = frozenset()
+    ) -> tuple[list[ItemPrice], list[str], list[str]]:
+        """Prices of the known items, the unknown ids, and degraded reasons.
+
+        Args:
+            item_ids: Items to price.
+            feed_only: Items that answer their feed price even when a published one
+                exists (the control arm of a pricing experiment: current prices).
+        """
         degraded: list[str] = []
         try:
             published = self.published()
@@ -66,7 +76,7 @@ class PriceBook:
         answers, unknown = [], []
         for item in item_ids:
             feed = self.shop.prices.get(item)
-            row = published.get(item)
+            row = None if item in feed_only else published.get(item)
             if row is not None:
                 answers.append(
                     ItemPrice(
@@ -88,7 +98,7 @@ class PriceBook:
                         price=feed.price,
                         was_price=feed.lowest_30d,
                         lowest_price_30d=feed.lowest_30d,
-                        reasons=[NO_PUBLISHED_PRICE],
+                        reasons=[EXPERIMENT_CURRENT if item in feed_only else NO_PUBLISHED_PRICE],
                         source="feed",
                     )
                 )

@@ -9,7 +9,7 @@ fields are refused (usually a typo).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -122,6 +122,8 @@ class ItemPrice(BaseModel):
     approved_at: dt.datetime | None = None
     proposal_id: str | None = None
     source: Literal["published", "feed"]
+    variant: str | None = None
+    """The pricing experiment's variant this item is in (item-randomised), if any."""
 
 
 class PriceResponse(Served):
@@ -203,6 +205,21 @@ class EventsResponse(BaseModel):
     """Whether recent activity reached the online store (the events are stored either way)."""
     degraded: bool = False
     degraded_reasons: list[str] = Field(default_factory=list)
+
+
+class ExperimentReportRequest(Strict):
+    """An experiment by name (``storefront experiments list``)."""
+
+    name: Id
+
+
+class ExperimentReportResponse(BaseModel):
+    """The experiment's report (the JSON of ``storefront experiments report``)."""
+
+    name: str
+    report: dict[str, Any]
+    html: str
+    """Where the same report is served as a page."""
 
 
 class ReloadRequest(Strict):

@@ -10,10 +10,10 @@ serving.service:Storefront``); settings in ``configs/serving.yaml``.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import bentoml
@@ -21,14 +21,18 @@ from starlette.responses import JSONResponse
 
 from serving.config import load_serving_config
 from serving.events import EventStore, InvalidEventError, validate_events
+from serving.experiments import PAGE_SURFACES, Experiments, open_experiment_store
 from serving.recommend import Features
 from serving.reload import ReloadSignal
+from serving.reports import PAGES
 from serving.rules import BusinessRules
 from serving.schemas import (
     BoughtTogetherRequest,
     BoughtTogetherResponse,
     EventsRequest,
     EventsResponse,
+    ExperimentReportRequest,
+    ExperimentReportResponse,
     ForecastRequest,
     ForecastResponse,
     PriceRequest,
@@ -49,7 +53,6 @@ from storefront.config import load_config
 
 log = logging.getLogger("storefront.serving")
 CONFIG = load_serving_config()
-Assign = Callable[[str, str], dict[str, str]]
 
 
 def _refuse(status: int, error: str, fields: list[str]) -> JSONResponse:
@@ -57,15 +60,11 @@ def _refuse(status: int, error: str, fields: list[str]) -> JSONResponse:
     return JSONResponse({"error": error, "fields": fields}, status_code=status)
 
 
-def no_experiments(surface: str, unit_id: str) -> dict[str, str]:
-    """The A/B hook's default: no experiment running, no variant."""
-    return {}
-
-
 def _request_id(given: str | None) -> str:
     return given or uuid.uuid4().hex
 
 
+@bentoml.asgi_app(PAGES.app, path="/reports")
 @bentoml.service(
     name="storefront",
     workers=CONFIG.workers,
@@ -82,8 +81,6 @@ class Storefront:
         self.cfg = CONFIG
         torch.set_num_threads(self.cfg.recommend.torch_threads)
         self.pseudonym = Pseudonymiser(self.cfg.resolved_pseudonym_key())
-        self.assign: Assign = no_experiments
-        """A/B hook: ``assign(surface, unit_id) -> {experiment: variant}``."""
         data_dir = self.cfg.resolved_data_dir()
         self.rules = load_config(
             BusinessRules, self.cfg.business_rules_config, name="business_rules"
@@ -96,6 +93,13 @@ class Storefront:
         self._push: Any = None
         self.state: State = build_state(self.cfg, self.features, self.rules, self._purchases)
         self.reloads = ReloadSignal(self.cfg.serving_dir() / "reload.generation", self._rebuild)
+        self.experiments = Experiments(
+            open_experiment_store(data_dir, self.cfg.experiments_settings),
+            self.pseudonym,
+            self.cfg.experiments_refresh_seconds,
+            self.state.shop.unit_costs,
+        )
+        PAGES.store = self.experiments.store
         log.info(
             "serving %s from %s (models %s%s)",
             self.cfg.models.name,
@@ -108,8 +112,6 @@ class Storefront:
         return self.state is not None
 
     def _purchases(self, user_id: str, since: float) -> list[str]:
-        import datetime as dt
-
         return self.event_store.recent_purchases(user_id, dt.datetime.fromtimestamp(since, dt.UTC))
 
     def _rebuild(self, load_challenger: bool | None = None) -> State:
@@ -120,14 +122,13 @@ class Storefront:
             self.cfg, self.features, self.rules, self._purchases, self.state, load_challenger
         )
         self.state = state  # one reference swap
+        self.experiments.unit_costs = state.shop.unit_costs
+        self.experiments.refresh()
         return state
 
-    def _served(self, request_id: str | None, surface: str, unit: str | None) -> dict[str, Any]:
+    def _served(self, request_id: str | None) -> dict[str, Any]:
         self.reloads.follow()
-        return {
-            "request_id": _request_id(request_id),
-            "variants": self.assign(surface, unit) if unit else {},
-        }
+        return {"request_id": _request_id(request_id)}
 
     def _versions(
         self, state: State, version: str | None, alias: str = "champion"
@@ -153,26 +154,40 @@ class Storefront:
 
     @bentoml.api(route="/recommend")
     def recommend(self, body: RecommendRequest, /) -> RecommendResponse:
-        """Recommendations for a shopper (user or session id) in a page context."""
+        """Recommendations for a shopper (user or session id) in a page context; the
+        experiments the shopper is in may set the strategy or the model alias."""
+        started, at = time.perf_counter(), dt.datetime.now(dt.UTC)
         state = self.state
         unit = body.user_id or body.session_id
-        served = self._served(body.request_id, "recommend", unit)
+        served = self._served(body.request_id)
         ctx = body.context
+        arms = self.experiments.for_shopper(ctx.page_type, body.user_id, body.session_id, at)
+        alias = arms.setting("model_alias") or body.model
+        failed = False
         try:
-            answer, version = state.recommender.recommend(
-                unit, body.k, ctx.page_type, ctx.cart_items, ctx.category, ctx.item_id, body.model
-            )
+            if arms.setting("strategy") == "popularity":
+                answer, version = state.recommender.popular(body.k, ctx.category, []), None
+            else:
+                answer, version = state.recommender.recommend(
+                    unit, body.k, ctx.page_type, ctx.cart_items, ctx.category, ctx.item_id, alias
+                )
         except Exception:
             log.exception("recommend failed for %s; popular items answer", self.pseudonym(unit))
             answer, version = (
                 state.recommender.popular(body.k, ctx.category, ["error_fallback"]),
                 None,
             )
+            failed = True
+        self.experiments.log_recommendation(
+            served["request_id"], PAGE_SURFACES.get(ctx.page_type, ctx.page_type), arms,
+            answer.items, at, (time.perf_counter() - started) * 1000, failed,
+        )  # fmt: skip
         return RecommendResponse(
             **served,
+            variants=arms.names(),
             items=self._items(state, answer.items, answer.scores),
             strategy=answer.strategy,
-            model_versions=self._versions(state, version, body.model),
+            model_versions=self._versions(state, version, alias),
             **self._degraded(state, answer.degraded),
         )
 
@@ -180,7 +195,7 @@ class Storefront:
     def similar_items(self, body: SimilarItemsRequest, /) -> SimilarItemsResponse:
         """Items like a product (co-views and item vectors); popular items if unknown."""
         state = self.state
-        served = self._served(body.request_id, "similar_items", body.item_id)
+        served = self._served(body.request_id)
         rec = state.recommender
         degraded: list[str] = []
         engine = rec.engine("champion", degraded)
@@ -208,7 +223,7 @@ class Storefront:
     def bought_together(self, body: BoughtTogetherRequest, /) -> BoughtTogetherResponse:
         """Add-ons for a cart (co-purchase rules, then popular items of its categories)."""
         state = self.state
-        served = self._served(body.request_id, "bought_together", None)
+        served = self._served(body.request_id)
         rec = state.recommender
         degraded: list[str] = []
         engine = rec.engine("champion", degraded)
@@ -238,11 +253,22 @@ class Storefront:
 
     @bentoml.api(route="/price")
     def price(self, body: PriceRequest, /) -> PriceResponse:
-        """Current approved prices with their guardrail reasons and 30-day lowest price."""
+        """Current approved prices with their guardrail reasons and 30-day lowest price;
+        items in a pricing experiment's current-price arm answer their feed price."""
+        at = dt.datetime.now(dt.UTC)
         state = self.state
-        prices, unknown, degraded = state.prices.prices(body.item_ids)
+        served = self._served(body.request_id)
+        arms = self.experiments.for_items(body.item_ids, at)
+        current = frozenset(i for i, a in arms.items() if a.setting("pricing_policy") == "current")
+        prices, unknown, degraded = state.prices.prices(body.item_ids, feed_only=current)
+        for quote in prices:
+            if quote.item_id in arms:
+                quote.variant = next(iter(arms[quote.item_id].names().values()))
+        self.experiments.log_prices(
+            served["request_id"], arms, {p.item_id: p.price for p in prices}, at
+        )
         return PriceResponse(
-            **self._served(body.request_id, "price", None),
+            **served,
             prices=prices,
             unknown_items=unknown,
             degraded=bool(degraded),
@@ -257,7 +283,7 @@ class Storefront:
             body.item_ids, body.horizon, list(body.quantiles), body.location_id
         )
         return ForecastResponse(
-            **self._served(body.request_id, "forecast", None),
+            **self._served(body.request_id),
             forecasts=found,
             unknown_items=unknown,
             horizon=horizon,
@@ -287,7 +313,7 @@ class Storefront:
             tags.append("unknown")
         top = [c for c in (user.get(f"top_category_{i}") for i in (1, 2, 3)) if c]
         return UserProfileResponse(
-            **self._served(body.request_id, "user_profile", body.user_id),
+            **self._served(body.request_id),
             user_id=body.user_id,
             known=known,
             segment=user.get("rfm_segment") or "prospect",
@@ -313,6 +339,7 @@ class Storefront:
         except Exception:
             log.exception("event store write failed; nothing acknowledged")
             return _refuse(503, "event store unavailable; nothing was stored", [])  # type: ignore[return-value]
+        self.experiments.log_events(stored.frame)
         pushed, degraded = True, []
         if self.cfg.events.push_online and not stored.frame.is_empty():
             pushed = self._push_online(stored.frame)
@@ -350,6 +377,16 @@ class Storefront:
         except Exception as exc:
             log.warning("online push failed (events are stored): %s", exc)
             return False
+
+    @bentoml.api(route="/experiments/report")
+    def experiment_report(self, body: ExperimentReportRequest, /) -> ExperimentReportResponse:
+        """An experiment's analysis (lifts with intervals, SRM, sequential test, chance to
+        beat, timeline, segments) as JSON; the same as HTML at ``GET /reports/<name>``."""
+        try:
+            report = PAGES.report(body.name)
+        except LookupError as exc:
+            return _refuse(404, f"name: {exc}", ["name"])  # type: ignore[return-value]
+        return ExperimentReportResponse(name=body.name, report=report, html=f"/reports/{body.name}")
 
     @bentoml.api(route="/admin/reload")
     def reload(self, body: ReloadRequest, /) -> ReloadResponse:

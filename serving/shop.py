@@ -7,7 +7,7 @@ last-resort answer when no model can be loaded at all.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -35,11 +35,13 @@ class Shop:
         categories: Item id -> category.
         prices: Item id -> feed price.
         popular: Item ids by recent popularity (weighted views, carts, purchases).
+        unit_costs: Item id -> unit cost, where the catalogue has it (profit of sales).
     """
 
     categories: dict[str, str]
     prices: dict[str, FeedPrice]
     popular: list[str]
+    unit_costs: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def load(cls, data_dir: Path) -> Shop:
@@ -56,7 +58,9 @@ class Shop:
         popular = list(categories)
         if feeds.events is not None and feeds.events.height:
             popular = _popular(feeds.events, popular)
-        return cls(categories, prices, popular)
+        costs = catalog.select("item_id", "unit_cost").drop_nulls()
+        unit_costs = dict(zip(costs["item_id"], costs["unit_cost"], strict=True))
+        return cls(categories, prices, popular, unit_costs)
 
 
 def _feed_prices(prices: pl.DataFrame) -> dict[str, FeedPrice]:
