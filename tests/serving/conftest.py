@@ -12,7 +12,7 @@ import pytest
 
 from features.build import build_features
 from features.config import FeatureConfig
-from simulator import SimulationConfig, simulate
+from simulator import TRUTH_FILE, SimulationConfig, simulate
 from storefront.feeds import write_feeds
 from tests.serving.client import Server, TrainedShop
 from training.recommender.config import RankerConfig, RecommenderConfig, SequentialConfig
@@ -31,7 +31,7 @@ def trained_shop(
 
     data_dir = tmp_path_factory.mktemp("serving") / "feeds"
     sim = simulate(make_config(days=50))
-    write_feeds(sim.feeds, data_dir)
+    write_feeds(sim.feeds, data_dir, side_files={TRUTH_FILE: sim.truth.save})
     build_features(data_dir, FeatureConfig())
     cfg = RecommenderConfig(
         sequential=SequentialConfig(dim=16, layers=1, epochs=1, max_seconds=20),
