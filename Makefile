@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: install
-	$(BIN)/storefront quickstart
+	$(BIN)/storefront quickstart --serve
 
 lint: install
 	$(BIN)/ruff check .

@@ -28,6 +28,14 @@ def quickstart_command(
     features_config: Annotated[
         Path | None, typer.Option(help="Features YAML (default: configs/features.yaml).")
     ] = None,
+    serve: Annotated[
+        bool,
+        typer.Option(
+            help="Then serve the shop, run a short A/B test against the service "
+            "and keep serving until Ctrl-C (what `make run` does)."
+        ),
+    ] = False,
+    port: Annotated[int, typer.Option(help="Port of the service with --serve.")] = 3000,
 ) -> None:
     """The main job: simulate a shop, build its feature store, train every model,
     propose and publish prices, list stock alerts."""
@@ -44,10 +52,55 @@ def quickstart_command(
          lambda: _price(data_dir)),
         ("replenishment alerts", lambda: inventory_alerts(data_dir, None, None, rows=5)),
     )  # fmt: skip
+    if serve:
+        steps += (("serve the shop and run a short A/B test against it",
+                   lambda: _serve_and_test(data_dir, port)),)  # fmt: skip
     for number, (title, step) in enumerate(steps, start=1):
         console.rule(f"{number}/{len(steps)} {title}")
         step()
     typer.echo("quickstart done")
+    if serve:
+        _keep_serving()
+
+
+_SERVICE: list = []
+
+
+def _serve_and_test(data_dir: Path, port: int) -> None:
+    from storefront.cli.experiments import simulate_experiments
+    from storefront.cli.live import start_service, stop_service
+    from storefront.config import config_dir
+    from training.tracking import tracking_uri
+
+    log = data_dir / "serving" / "service.log"
+    with progress_bar(f"starting the service on port {port} (log: {log})", None):
+        _SERVICE.append(start_service(data_dir, port, log))
+    try:
+        simulate_experiments(data_dir, f"http://127.0.0.1:{port}",
+                             config_dir() / "traffic.quickstart.yaml", None)  # fmt: skip
+    except BaseException:
+        stop_service(_SERVICE.pop())
+        raise
+    url = f"http://127.0.0.1:{port}"
+    console.print(
+        f"[bold]the shop is served at {url}[/]\n"
+        f"  Swagger UI: {url}/   OpenAPI: {url}/docs.json\n"
+        f"  experiment reports: {url}/reports/<name>, and under {data_dir / 'reports'}\n"
+        f"  price proposal reports: {data_dir / 'pricing' / 'proposals'}/*.html\n"
+        f"  MLflow UI: .venv/bin/mlflow ui --backend-store-uri {tracking_uri(None)}"
+        f" (then http://127.0.0.1:5000)"
+    )
+
+
+def _keep_serving() -> None:
+    from storefront.cli.live import stop_service
+
+    process = _SERVICE[0]
+    typer.echo("serving until Ctrl-C")
+    try:
+        process.wait()
+    except KeyboardInterrupt:
+        stop_service(process)
 
 
 def _validate(data_dir: Path) -> None:
