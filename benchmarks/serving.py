@@ -16,22 +16,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import _path  # noqa: F401  (first: keeps this folder off the import path)
 import numpy as np
 import polars as pl
 
-from storefront.config import PROJECT_ROOT, default_data_dir
+from storefront.cli.live import start_service, stop_service
+from storefront.config import default_data_dir
 
 GOAL_MS = 25.0
 TIMEOUT_S = 5.0
@@ -162,31 +160,6 @@ def client(
     return [asyncio.run(_run_rate(port, bodies, rate, seconds)) for rate in rates]
 
 
-def start_server(data_dir: Path, port: int, log: Path, config: Path | None) -> subprocess.Popen:
-    storefront = Path(sys.executable).parent / "storefront"
-    args = [str(storefront), "serve", "--data-dir", str(data_dir), "--port", str(port)]
-    process = subprocess.Popen(
-        args + (["--config", str(config)] if config else []),
-        cwd=PROJECT_ROOT,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-        env={**os.environ, "BENTOML_DO_NOT_TRACK": "True"},
-    )
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited: {log.read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as r:
-                if r.status == 200:
-                    return process
-        except OSError:
-            time.sleep(0.5)
-    os.killpg(process.pid, signal.SIGTERM)
-    raise RuntimeError(f"server not ready: {log.read_text()[-2000:]}")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=default_data_dir())
@@ -205,7 +178,7 @@ def main() -> None:
     port = free_port()
     tmp = Path(tempfile.mkdtemp(prefix="storefront-serving-bench-"))
     (tmp / "bodies.jsonl").write_bytes(b"\n".join(shoppers(args.data_dir, 5000)))
-    server = start_server(args.data_dir, port, tmp / "server.log", args.config)
+    server = start_service(args.data_dir, port, tmp / "server.log", config=args.config)
     try:
         done = subprocess.run(
             [sys.executable, __file__, "--client-port", str(port), "--bodies",
@@ -217,8 +190,7 @@ def main() -> None:
             raise RuntimeError(f"client failed: {done.stderr[-3000:]}")
         figures = json.loads(done.stdout.strip().splitlines()[-1])
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=60)
+        stop_service(server)
     print(f"{'rps':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7}")
     for f in figures:
         cells = (f["p50_ms"], f["p95_ms"], f["p99_ms"])

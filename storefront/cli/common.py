@@ -7,7 +7,7 @@ import logging
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, ParamSpec, TypeVar
+from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from rich.logging import RichHandler
@@ -74,3 +74,10 @@ def print_summary(feeds: Feeds, data_dir: Path) -> None:
     typer.echo(f"feeds in {data_dir}")
     for table in summary_tables(feeds):
         console.print(table)
+
+
+def write_table(frame: Any, path: Path, what: str) -> None:
+    """Write a Polars frame as parquet at ``path`` (folders made) and say so."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.write_parquet(path)
+    typer.echo(f"{what} written to {path}")

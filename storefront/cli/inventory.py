@@ -9,7 +9,7 @@ import polars as pl
 import typer
 from rich.table import Table
 
-from storefront.cli.common import DataDir, app, user_errors
+from storefront.cli.common import DataDir, app, user_errors, write_table
 from storefront.config import default_data_dir, load_config
 from storefront.progress import console, progress_bar
 
@@ -45,9 +45,7 @@ def inventory_alerts(data_dir: Path, config: Path | None, out: Path | None, rows
     _print(table.filter(pl.col("status") == STOCKOUT_RISK), "at risk of a stock-out", rows)
     _print(table.filter(pl.col("status") == OVERSTOCK), "overstocked", rows)
     if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        table.write_parquet(out)
-        typer.echo(f"all {table.height:,} items written to {out}")
+        write_table(table, out, f"all {table.height:,} items")
 
 
 @inventory_app.command("alerts")

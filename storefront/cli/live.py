@@ -14,15 +14,18 @@ from storefront.config import PROJECT_ROOT
 STOREFRONT = Path(sys.executable).parent / "storefront"
 
 
-def start_service(data_dir: Path, port: int, log: Path, timeout: float = 180.0) -> subprocess.Popen:
-    """``storefront serve`` on 127.0.0.1:``port`` in its own process group, its output
-    in ``log``; returns once ``/readyz`` answers.
+def start_service(
+    data_dir: Path, port: int, log: Path, timeout: float = 180.0, config: Path | None = None
+) -> subprocess.Popen:
+    """``storefront serve`` on 127.0.0.1:``port`` in its own process group (serving YAML
+    ``config`` if given), its output in ``log``; returns once ``/readyz`` answers.
 
     Raises:
         RuntimeError: It exited or was not ready in time (the log's tail says why).
     """
     log.parent.mkdir(parents=True, exist_ok=True)
     args = [str(STOREFRONT), "serve", "--data-dir", str(data_dir), "--port", str(port)]
+    args += ["--config", str(config)] if config else []
     process = subprocess.Popen(
         args, cwd=PROJECT_ROOT, stdout=log.open("ab"), stderr=subprocess.STDOUT,
         start_new_session=True, env={**os.environ, "BENTOML_DO_NOT_TRACK": "True"},

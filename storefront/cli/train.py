@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from storefront.cli.common import DataDir, app, user_errors
+from storefront.cli.common import DataDir, app, user_errors, write_table
 from storefront.config import default_data_dir, load_config
 from storefront.progress import console, progress_bar
 
@@ -180,9 +180,7 @@ def train_elasticity(data_dir: Path, config: Path | None, estimates_out: Path | 
                              f"{r['ci_low']:.2f}–{r['ci_high']:.2f}")  # fmt: skip
         console.print(response)
     if estimates_out is not None:
-        estimates_out.parent.mkdir(parents=True, exist_ok=True)
-        table.write_parquet(estimates_out)
-        typer.echo(f"estimates written to {estimates_out}")
+        write_table(table, estimates_out, "estimates")
 
 
 @train_app.command("elasticity")
