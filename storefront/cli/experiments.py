@@ -175,18 +175,23 @@ def report_command(
     typer.echo(f"wrote {html_path} and {json_path}")
 
 
-def _wait_for(post: Any, experiment: str, timeout: float = 60.0) -> None:
-    """Until the service assigns a variant of ``experiment`` (it refreshes its list of
-    running experiments every few seconds)."""
+def _wait_for(post: Any, experiment: Any, item: str, timeout: float = 60.0) -> None:
+    """Until the service assigns variants of ``experiment`` (it re-reads the running
+    experiments every few seconds)."""
     import time
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        probe = post("/recommend", {"user_id": "sim-probe", "k": 1})
-        if experiment in probe["variants"]:
+        if experiment.surface == "pricing":
+            quotes = post("/price", {"item_ids": [item]})["prices"]
+            if any(q.get("variant") for q in quotes):
+                return
+        elif experiment.name in post("/recommend", {"user_id": "sim-probe", "k": 1})["variants"]:
             return
-        time.sleep(1.0)
-    raise ValueError(f"url: the service did not pick up experiment {experiment} in {timeout:.0f} s")
+        time.sleep(0.5)
+    raise ValueError(
+        f"url: the service did not pick up experiment {experiment.name} in {timeout:.0f} s"
+    )
 
 
 def simulate_experiments(
@@ -227,8 +232,7 @@ def simulate_experiments(
                     "attribution_window_hours": window[base]}
         )  # fmt: skip
         store.create(experiment)
-        if base == "home_feed_ranker":
-            _wait_for(post, experiment.name)
+        _wait_for(post, experiment, str(truth.world.item_ids[0]))
         with progress_bar(f"simulated shoppers: {run}", None):
             if base == "home_feed_ranker":
                 expected = home_feed(post, truth, experiment.name, cfg, now)
@@ -240,7 +244,12 @@ def simulate_experiments(
         _, html_path = write_report(report, data_dir / "reports" / experiment.name)
         control, treatment = (v.name for v in experiment.variants[:2])
         primary = report["experiment"]["primary_metric"]
-        measured = report["metrics"][primary]["comparisons"][treatment]
+        measured = report["metrics"].get(primary, {}).get("comparisons", {}).get(treatment)
+        if measured is None or expected.units.keys() != {control, treatment}:
+            raise ValueError(
+                f"traffic: {experiment.name} got no outcomes in one of its arms "
+                f"({report['units']:,} units); see {html_path}"
+            )
         results[base] = {
             "experiment": experiment.name,
             "primary_metric": primary,
