@@ -43,6 +43,8 @@ class TrafficConfig(BaseModel):
     """Chance of looking at position r (0-based) is ``examine_decay ** r``."""
     pricing_items: int = Field(default=400, ge=2)
     pricing_days: int = Field(default=14, ge=1)
+    pre_days: int = Field(default=14, ge=0)
+    """Days of sales at current prices before the price test (its CUPED covariate)."""
     seed: int = 7
 
 
@@ -54,14 +56,18 @@ class Expected:
     value: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     """Sum over units of the metric's expected value (e.g. chance of converting)."""
     events: int = 0
+    true_effect: dict[str, float] = field(default_factory=dict)
+    """Per variant: the truth's expected metric per unit had *every* unit been given
+    that variant (counterfactual; empty where it cannot be computed)."""
 
     def means(self) -> dict[str, float]:
         """Expected metric per unit, by variant."""
         return {v: self.value[v] / max(len(u), 1) for v, u in self.units.items()}
 
     def lift(self, control: str, treatment: str) -> float:
-        """The relative lift of ``treatment`` over ``control`` the truth implies."""
-        means = self.means()
+        """The relative lift of ``treatment`` over ``control`` the truth implies: over
+        every unit where known (:attr:`true_effect`), else for the units as served."""
+        means = self.true_effect or self.means()
         return means[treatment] / means[control] - 1
 
 
@@ -131,16 +137,59 @@ def home_feed(
     return expected
 
 
-def pricing(post: Post, truth: GroundTruth, cfg: TrafficConfig, start: dt.date) -> Expected:
-    """Each simulated day (from ``start``, for the truth's calendar), ask every item's
-    price and sell it at the truth's demand for that price; returns the truth's expected
-    profit per item by variant. Day ``d``'s sales are stamped ``d`` hours after the
-    price was served (the service's clock runs in real time)."""
+def _sell(
+    sender: EventSender, rng: np.random.Generator, buyers: np.ndarray, item: str, price: float,
+    mean: float, at: dt.datetime, label: str,
+) -> None:  # fmt: skip
+    """Purchases of one item in one simulated day: Poisson(mean) sales within an hour of
+    ``at`` (the service's clock runs in real time)."""
+    for _ in range(rng.poisson(mean)):
+        user = str(buyers[rng.integers(len(buyers))])
+        sender.add(user_id=user, session_id=f"sim-{user}-{label}", item_id=item,
+                   event_type="purchase", quantity=1, unit_price=price,
+                   timestamp=at + dt.timedelta(seconds=int(rng.integers(3600))))  # fmt: skip
+
+
+def pricing(
+    post: Post,
+    truth: GroundTruth,
+    cfg: TrafficConfig,
+    start: dt.date,
+    policies: dict[str, dict[str, float]],
+) -> Expected:
+    """An item-randomised price test.
+
+    First ``pre_days`` of sales at current prices (the pre-period: each item's CUPED
+    covariate), stamped before the test; then each simulated day from ``start`` (the
+    truth's calendar) every item's price is asked and its sales drawn from the truth's
+    demand at the price served, day ``d`` stamped ``d`` hours after it was served.
+
+    Args:
+        post: Calls the service.
+        truth: The simulated shop.
+        cfg: Items, days, seed.
+        start: First simulated day of the test.
+        policies: Policy name (the variant names) → item → the price that policy sets;
+            gives the truth's counterfactual lift over *all* items.
+
+    Returns:
+        Expected profit per item by variant for what was served, and in ``true_effect``
+        the truth's lift of each policy over every item (no arm composition in it).
+    """
     rng = np.random.default_rng(cfg.seed + 1)
     w = truth.world
     items = [str(i) for i in w.item_ids[: cfg.pricing_items]]
-    buyers = w.user_ids
     sender, expected = EventSender(post), Expected()
+    now = dt.datetime.now(dt.UTC)
+    current = next(iter(policies.values()))
+    for day in range(cfg.pre_days):
+        date = start - dt.timedelta(days=cfg.pre_days - day)
+        at = now - dt.timedelta(hours=cfg.pre_days - day + 1)
+        for item in items:
+            price = current[item]
+            _sell(sender, rng, w.user_ids, item, price, float(truth.demand(item, price, date)),
+                  at, f"pre{day}")  # fmt: skip
+    sender.flush()
     for day in range(cfg.pricing_days):
         date = start + dt.timedelta(days=day)
         for chunk in range(0, len(items), 100):
@@ -151,21 +200,30 @@ def pricing(post: Post, truth: GroundTruth, cfg: TrafficConfig, start: dt.date) 
                 if variant is None:
                     continue
                 item, price = quote["item_id"], float(quote["price"])
-                i = truth.item_index(item)
                 mean = float(truth.demand(item, price, date))
                 expected.units[variant].add(item)
-                expected.value[variant] += (price - float(w.unit_cost[i])) * mean
-                for _ in range(rng.poisson(mean)):
-                    user = str(buyers[rng.integers(len(buyers))])
-                    sender.add(
-                        user_id=user,
-                        session_id=f"sim-{user}-{date}",
-                        item_id=item,
-                        event_type="purchase",
-                        quantity=1,
-                        unit_price=price,
-                        timestamp=served + dt.timedelta(seconds=int(rng.integers(3600))),
-                    )
+                expected.value[variant] += (
+                    price - float(w.unit_cost[truth.item_index(item)])
+                ) * mean
+                _sell(sender, rng, w.user_ids, item, price, mean, served, str(date))
     sender.flush()
     expected.events = sender.sent
+    expected.true_effect = _policy_profits(truth, items, policies, start, cfg.pricing_days)
     return expected
+
+
+def _policy_profits(
+    truth: GroundTruth, items: list[str], policies: dict[str, dict[str, float]],
+    start: dt.date, days: int,
+) -> dict[str, float]:  # fmt: skip
+    """Each policy's true expected profit per item over the test days, every item."""
+    w = truth.world
+    totals = {}
+    for name, prices in policies.items():
+        total = 0.0
+        for item in items:
+            cost = float(w.unit_cost[truth.item_index(item)])
+            total += sum((prices[item] - cost) * float(truth.demand(item, prices[item],
+                         start + dt.timedelta(days=d))) for d in range(days))  # fmt: skip
+        totals[name] = total / len(items)
+    return totals

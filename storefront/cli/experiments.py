@@ -200,6 +200,7 @@ def simulate_experiments(
     """Run the end-to-end check; returns, per experiment, the measured and true lifts."""
     import datetime as dt
     import json
+    import logging
 
     import httpx
 
@@ -212,6 +213,7 @@ def simulate_experiments(
     cfg = load_config(TrafficConfig, traffic, name="traffic")
     truth = GroundTruth.load(data_dir)
     store, settings = _store(data_dir, None, settings_path)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
     client = httpx.Client(base_url=url, timeout=30.0)
 
     def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -238,7 +240,8 @@ def simulate_experiments(
                 expected = home_feed(post, truth, experiment.name, cfg, now)
             else:
                 start = truth.cfg.start_date + dt.timedelta(days=truth.cfg.days)
-                expected = pricing(post, truth, cfg, start)
+                policies = _policy_prices(data_dir, experiment, start)
+                expected = pricing(post, truth, cfg, start, policies)
         store.stop(experiment.name)
         report = build_report(store, experiment.name, settings)
         _, html_path = write_report(report, data_dir / "reports" / experiment.name)
@@ -250,23 +253,48 @@ def simulate_experiments(
                 f"traffic: {experiment.name} got no outcomes in one of its arms "
                 f"({report['units']:,} units); see {html_path}"
             )
+        cuped = (measured.get("cuped") or {}).get("lift")
+        best = cuped or measured
         results[base] = {
             "experiment": experiment.name,
             "primary_metric": primary,
             "events": expected.events,
-            "measured_lift": measured["relative"],
-            "measured_ci": measured["relative_ci"],
+            "measured_lift": best["relative"],
+            "measured_ci": best["relative_ci"],
+            "estimator": "cuped" if cuped else "difference in means",
+            "unadjusted_lift": measured["relative"],
+            "unadjusted_ci": measured["relative_ci"],
+            "served_true_lift": expected.means()[treatment] / expected.means()[control] - 1,
             "true_lift": expected.lift(control, treatment),
             "true_means": expected.means(),
             "report": str(html_path),
         }
+        low, high = best["relative_ci"]
         typer.echo(
-            f"{run}: {primary} {treatment} vs {control}: measured {_headline(measured, {})}; "
-            f"the truth implies {results[base]['true_lift']:+.2%} ({expected.events:,} events)"
+            f"{run}: {primary} {treatment} vs {control}: measured {best['relative']:+.2%} "
+            f"[{low:+.2%}, {high:+.2%}] ({results[base]['estimator']}; unadjusted "
+            f"{_headline(measured, {})}); the truth implies {results[base]['true_lift']:+.2%} "
+            f"({expected.events:,} events)"
         )
         typer.echo(f"  report: {html_path}")
     (data_dir / "reports" / "simulated.json").write_text(json.dumps(results, indent=2))
     return results
+
+
+def _policy_prices(data_dir: Path, experiment: Any, start: Any) -> dict[str, dict[str, float]]:
+    """Variant → item → price: the feed's current price for a ``current`` pricing
+    policy, the published proposal (else the feed price) for any other."""
+    import datetime as dt
+
+    from training.pricing.inputs import feed_prices
+    from training.pricing.publish import current_prices
+
+    feed = dict(feed_prices(data_dir, start - dt.timedelta(days=1)).iter_rows())
+    published = dict(current_prices(data_dir).select("item_id", "price").iter_rows())
+    return {
+        v.name: feed if v.pricing_policy == "current" else feed | published
+        for v in experiment.variants
+    }
 
 
 @experiments_app.command("simulate")
