@@ -95,11 +95,10 @@ class EventSender:
         self.buffer = []
 
 
-def home_feed(
-    post: Post, truth: GroundTruth, experiment: str, cfg: TrafficConfig, start: dt.datetime
-) -> Expected:
-    """Shoppers visit the home feed; returns the truth's expected conversion per variant
-    (the chance a shopper buys at least once from what they were shown)."""
+def home_feed(post: Post, truth: GroundTruth, experiment: str, cfg: TrafficConfig) -> Expected:
+    """Shoppers visit the home feed (events stamped with the moment of the visit, so they
+    never reach into another test's window); returns the truth's expected conversion per
+    variant (the chance a shopper buys at least once from what they were shown)."""
     rng = np.random.default_rng(cfg.seed)
     w, b = truth.world, truth.cfg.behaviour
     weights = w.activity / w.activity.sum()
@@ -109,7 +108,7 @@ def home_feed(
     no_purchase: dict[tuple[str, str], float] = defaultdict(lambda: 1.0)
     for n, u in enumerate(np.repeat(shoppers, cfg.visits_per_shopper)):
         user, session = str(w.user_ids[u]), f"sim-{w.user_ids[u]}-{n}"
-        moment = start + dt.timedelta(seconds=n)
+        moment = dt.datetime.now(dt.UTC)
         answer = post("/recommend", {"user_id": user, "session_id": session, "k": cfg.k,
                                      "context": {"page_type": "home"}})  # fmt: skip
         variant, items = answer["variants"].get(experiment), [i["item_id"] for i in answer["items"]]
@@ -138,16 +137,17 @@ def home_feed(
 
 
 def _sell(
-    sender: EventSender, rng: np.random.Generator, buyers: np.ndarray, item: str, price: float,
+    sender: EventSender, rng: np.random.Generator, buyers: int, item: str, price: float,
     mean: float, at: dt.datetime, label: str,
 ) -> None:  # fmt: skip
-    """Purchases of one item in one simulated day: Poisson(mean) sales within an hour of
-    ``at`` (the service's clock runs in real time)."""
+    """Purchases of one item in one simulated day: Poisson(mean) sales by pricing-test
+    buyers (ids of their own, so they never count in a shopper experiment), within a
+    minute of ``at``: the service's clock runs in real time, a simulated day is a minute."""
     for _ in range(rng.poisson(mean)):
-        user = str(buyers[rng.integers(len(buyers))])
+        user = f"price-buyer-{rng.integers(buyers)}"
         sender.add(user_id=user, session_id=f"sim-{user}-{label}", item_id=item,
                    event_type="purchase", quantity=1, unit_price=price,
-                   timestamp=at + dt.timedelta(seconds=int(rng.integers(3600))))  # fmt: skip
+                   timestamp=at + dt.timedelta(seconds=int(rng.integers(60))))  # fmt: skip
 
 
 def pricing(
@@ -160,9 +160,9 @@ def pricing(
     """An item-randomised price test.
 
     First ``pre_days`` of sales at current prices (the pre-period: each item's CUPED
-    covariate), stamped before the test; then each simulated day from ``start`` (the
-    truth's calendar) every item's price is asked and its sales drawn from the truth's
-    demand at the price served, day ``d`` stamped ``d`` hours after it was served.
+    covariate), stamped in the minutes before the test; then each simulated day from
+    ``start`` (the truth's calendar) every item's price is asked and its sales drawn from
+    the truth's demand at the price served, stamped just after it was served.
 
     Args:
         post: Calls the service.
@@ -184,17 +184,17 @@ def pricing(
     current = next(iter(policies.values()))
     for day in range(cfg.pre_days):
         date = start - dt.timedelta(days=cfg.pre_days - day)
-        at = now - dt.timedelta(hours=cfg.pre_days - day + 1)
+        at = now - dt.timedelta(minutes=cfg.pre_days - day + 1)
         for item in items:
             price = current[item]
-            _sell(sender, rng, w.user_ids, item, price, float(truth.demand(item, price, date)),
-                  at, f"pre{day}")  # fmt: skip
+            _sell(sender, rng, len(w.user_ids), item, price,
+                  float(truth.demand(item, price, date)), at, f"pre{day}")  # fmt: skip
     sender.flush()
     for day in range(cfg.pricing_days):
         date = start + dt.timedelta(days=day)
         for chunk in range(0, len(items), 100):
             answer = post("/price", {"item_ids": items[chunk : chunk + 100]})
-            served = dt.datetime.now(dt.UTC) + dt.timedelta(hours=day)
+            served = dt.datetime.now(dt.UTC)
             for quote in answer["prices"]:
                 variant = quote.get("variant")
                 if variant is None:
@@ -205,7 +205,7 @@ def pricing(
                 expected.value[variant] += (
                     price - float(w.unit_cost[truth.item_index(item)])
                 ) * mean
-                _sell(sender, rng, w.user_ids, item, price, mean, served, str(date))
+                _sell(sender, rng, len(w.user_ids), item, price, mean, served, str(date))
     sender.flush()
     expected.events = sender.sent
     expected.true_effect = _policy_profits(truth, items, policies, start, cfg.pricing_days)
