@@ -266,7 +266,8 @@ def simulate_experiments(
             "unadjusted_ci": measured["relative_ci"],
             "served_true_lift": expected.means()[treatment] / expected.means()[control] - 1,
             "true_lift": expected.lift(control, treatment),
-            "true_means": expected.means(),
+            "served_true_means": expected.means(),
+            "true_effect": expected.true_effect or None,
             "report": str(html_path),
         }
         low, high = best["relative_ci"]

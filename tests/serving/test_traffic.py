@@ -43,11 +43,13 @@ def test_simulated_shoppers_fill_both_reports(setup, trained_shop: TrainedShop) 
     assert "the truth implies" in result.output
     summary = json.loads((trained_shop.data_dir / "reports" / "simulated.json").read_text())
     feed, pricing = summary["home_feed_ranker"], summary["pricing_optimiser"]
-    assert set(feed["true_means"]) == {"control", "treatment"}
-    assert set(pricing["true_means"]) == {"current", "optimised"}
+    assert set(feed["served_true_means"]) == {"control", "treatment"}
+    assert set(pricing["true_effect"]) == {"current", "optimised"}
     for run in (feed, pricing):
         assert run["events"] > 0
         assert Path(run["report"]).exists()
         report = json.loads((Path(run["report"]).parent / "report.json").read_text())
         assert report["units"] > 10 and report["status"] == "stopped"
-    assert 0 < feed["true_means"]["control"] < 1, "a chance of buying"
+    assert 0 < feed["served_true_means"]["control"] < 1, "a chance of buying"
+    effect = pricing["true_effect"]
+    assert pricing["true_lift"] == pytest.approx(effect["optimised"] / effect["current"] - 1)
