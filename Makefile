@@ -32,6 +32,12 @@ benchmarks: install
 	$(BIN)/python benchmarks/features.py
 	$(BIN)/python benchmarks/recommender.py --dataset simulator
 	$(BIN)/python benchmarks/recommender.py --dataset online_retail
+	$(BIN)/python benchmarks/forecast.py --dataset m5_tiny
+	$(BIN)/python benchmarks/forecast.py --dataset breakfast_at_the_frat
+	$(BIN)/python benchmarks/forecast.py --dataset simulator
+	TZ=UTC $(BIN)/python benchmarks/pricing.py
+	$(BIN)/python benchmarks/experiments_validity.py
+	$(BIN)/python benchmarks/serving.py --data-dir data/feeds  # after make run
 
 clean:
 	rm -rf $(VENV) data mlruns mlflow.db optuna.db .pytest_cache .ruff_cache
