@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Literal
+
+import optuna
 from pydantic import BaseModel, Field
 
 from storefront.config import PROJECT_ROOT
@@ -23,3 +27,24 @@ class TuningConfig(BaseModel):
 def storage_url(cfg: TuningConfig) -> str:
     """The configured storage, or a SQLite file in the project folder."""
     return cfg.storage or f"sqlite:///{PROJECT_ROOT / 'optuna.db'}"
+
+
+def run_study(
+    objective: Callable[[optuna.Trial], float],
+    cfg: TuningConfig,
+    direction: Literal["minimize", "maximize"],
+    warmup_steps: int,
+) -> optuna.Study:
+    """Run ``cfg.trials`` trials (TPE, median pruning after ``warmup_steps`` boosting
+    rounds) in the persistent study ``cfg.study``, resuming it if it exists."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(
+        study_name=cfg.study,
+        storage=storage_url(cfg),
+        direction=direction,
+        sampler=optuna.samplers.TPESampler(seed=cfg.seed),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=warmup_steps),
+        load_if_exists=True,
+    )
+    study.optimize(objective, n_trials=cfg.trials, timeout=cfg.timeout_seconds)
+    return study

@@ -14,7 +14,7 @@ from optuna_integration import LightGBMPruningCallback
 from training.demand.config import DemandConfig
 from training.demand.evaluate import wape
 from training.demand.model import DemandModel
-from training.tuning import storage_url
+from training.tuning import run_study
 
 log = logging.getLogger(__name__)
 SEARCHED = ("num_leaves", "learning_rate", "min_child_samples", "feature_fraction",
@@ -48,7 +48,6 @@ def tune_demand(
         ``cfg`` with the best parameters, and the study.
     """
     fit, valid = validation_split(rows, cfg.horizon, period_days)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
     actual = valid["units"].to_numpy()
 
     def objective(trial: optuna.Trial) -> float:
@@ -68,15 +67,7 @@ def tune_demand(
         predicted = model.predict(valid)["forecast"].to_numpy()
         return wape(actual, np.asarray(predicted))
 
-    study = optuna.create_study(
-        study_name=cfg.tuning.study,
-        storage=storage_url(cfg.tuning),
-        direction="minimize",
-        sampler=optuna.samplers.TPESampler(seed=cfg.tuning.seed),
-        pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=20),
-        load_if_exists=True,
-    )
-    study.optimize(objective, n_trials=cfg.tuning.trials, timeout=cfg.tuning.timeout_seconds)
+    study = run_study(objective, cfg.tuning, "minimize", warmup_steps=20)
     log.info("best demand parameters %s (WAPE %.4f)", study.best_params, study.best_value)
     best = {k: v for k, v in study.best_params.items() if k in SEARCHED}
     return cfg.model_copy(update=best), study

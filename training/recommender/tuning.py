@@ -10,7 +10,7 @@ from optuna_integration import LightGBMPruningCallback
 
 from training.recommender.config import RankerConfig
 from training.recommender.ranker import Ranker
-from training.tuning import TuningConfig, storage_url
+from training.tuning import TuningConfig, run_study
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,6 @@ def tune_ranker(
     Returns:
         The base configuration with the best parameters, and the study.
     """
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
 
     def objective(trial: optuna.Trial) -> float:
         params = base.model_copy(
@@ -43,14 +42,6 @@ def tune_ranker(
         ranker = Ranker(params).fit(train, train_labels, valid, valid_labels, [pruning])
         return ranker.best_score
 
-    study = optuna.create_study(
-        study_name=cfg.study,
-        storage=storage_url(cfg),
-        direction="maximize",
-        sampler=optuna.samplers.TPESampler(seed=cfg.seed),
-        pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=10),
-        load_if_exists=True,
-    )
-    study.optimize(objective, n_trials=cfg.trials, timeout=cfg.timeout_seconds)
+    study = run_study(objective, cfg, "maximize", warmup_steps=10)
     log.info("best re-ranker parameters %s (ndcg@10 %.4f)", study.best_params, study.best_value)
     return base.model_copy(update=study.best_params), study
