@@ -74,6 +74,8 @@ class Experiments:
         pseudonym: Keyed hash of shopper ids.
         refresh_seconds: How often the list of running experiments is re-read.
         unit_costs: Item → unit cost, for the profit of purchases.
+        flush_seconds: Exposures are written in batches this often, off the request
+            path (0: at once); at most this much of them is lost if the process dies.
     """
 
     def __init__(
@@ -82,6 +84,7 @@ class Experiments:
         pseudonym: Callable[[str | None], str | None],
         refresh_seconds: float = 5.0,
         unit_costs: dict[str, float] | None = None,
+        flush_seconds: float = 0.5,
     ) -> None:
         self.store, self.pseudonym = store, pseudonym
         self.refresh_seconds = refresh_seconds
@@ -90,6 +93,11 @@ class Experiments:
         self._experiments: dict[str, Experiment] = {}
         self._loaded_at = float("-inf")
         self._lock = threading.Lock()
+        self._pending: list[Exposure] = []
+        self._pending_lock = threading.Lock()
+        self.flush_seconds = flush_seconds
+        if store is not None and flush_seconds > 0:
+            threading.Thread(target=self._flusher, name="exposure-log", daemon=True).start()
 
     def _current(self) -> tuple[Assigner, dict[str, Experiment]]:
         if self.store is not None and time.monotonic() - self._loaded_at > self.refresh_seconds:
@@ -157,7 +165,7 @@ class Experiments:
                      latency_ms=latency_ms, error=error)
             for a in served.assignments
         ]  # fmt: skip
-        self._log(self.store.log_exposures, exposures)
+        self._queue(exposures)
 
     def log_prices(
         self, request_id: str, served: dict[str, Served], prices: dict[str, float],
@@ -173,7 +181,7 @@ class Experiments:
             for item, s in served.items() if item in prices
             for a in s.assignments
         ]  # fmt: skip
-        self._log(self.store.log_exposures, exposures)
+        self._queue(exposures)
 
     def log_events(self, events: pl.DataFrame) -> None:
         """Stored shopper events as outcomes: a view carrying a request id is a click on
@@ -202,6 +210,25 @@ class Experiments:
         revenue = unit_price * quantity
         cost = self.unit_costs.get(item_id)
         return revenue, None if cost is None else revenue - cost * quantity
+
+    def _queue(self, exposures: list[Exposure]) -> None:
+        if self.flush_seconds <= 0:
+            self._log(self.store.log_exposures, exposures)  # type: ignore[union-attr]
+            return
+        with self._pending_lock:
+            self._pending.extend(exposures)
+
+    def flush(self) -> None:
+        """Write the exposures waiting for the next batch."""
+        with self._pending_lock:
+            batch, self._pending = self._pending, []
+        if batch and self.store is not None:
+            self._log(self.store.log_exposures, batch)
+
+    def _flusher(self) -> None:
+        while True:
+            time.sleep(self.flush_seconds)
+            self.flush()
 
     @staticmethod
     def _log(write: Callable[[list[Any]], None], rows: list[Any]) -> None:

@@ -108,6 +108,11 @@ class Storefront:
             f"; degraded: {', '.join(self.state.degraded)}" if self.state.degraded else "",
         )
 
+    @bentoml.on_shutdown
+    def _flush_exposures(self) -> None:
+        """Write the exposures still waiting for their batch."""
+        self.experiments.flush()
+
     def __is_ready__(self) -> bool:
         return self.state is not None
 

@@ -201,6 +201,7 @@ def simulate_experiments(
     import datetime as dt
     import json
     import logging
+    import time
 
     import httpx
 
@@ -242,6 +243,7 @@ def simulate_experiments(
                 start = truth.cfg.start_date + dt.timedelta(days=truth.cfg.days)
                 policies = _policy_prices(data_dir, experiment, start)
                 expected = pricing(post, truth, cfg, start, policies)
+        time.sleep(1.5)  # the service writes exposures in batches (every 0.5 s by default)
         store.stop(experiment.name)
         report = build_report(store, experiment.name, settings)
         _, html_path = write_report(report, data_dir / "reports" / experiment.name)

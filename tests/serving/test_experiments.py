@@ -34,7 +34,7 @@ def hooks(tmp_path: Path) -> Experiments:
     store.create(_experiment("feed", "home_feed", "shopper", strategy="popularity"), NOW)
     store.create(_experiment("prices", "pricing", "item", pricing_policy="current"), NOW)
     return Experiments(store, Pseudonymiser("key"), refresh_seconds=0.0,
-                       unit_costs={"i1": 4.0})  # fmt: skip
+                       unit_costs={"i1": 4.0}, flush_seconds=60.0)  # fmt: skip
 
 
 def test_variants_are_sticky_and_say_what_they_change(hooks: Experiments) -> None:
@@ -58,6 +58,7 @@ def test_pricing_is_assigned_per_item_never_per_shopper(hooks: Experiments) -> N
 def test_exposures_and_outcomes_are_attributed_with_pseudonymous_units(hooks: Experiments) -> None:
     served = hooks.for_shopper("home", "alice", "s1", NOW)
     hooks.log_recommendation("r1", "home_feed", served, ["i1", "i2"], NOW, 12.5, False)
+    hooks.flush()
     events = pl.DataFrame(
         {
             "event_id": ["e1", "e2", "e3"],
@@ -86,6 +87,8 @@ def test_price_exposures_are_one_per_item(hooks: Experiments) -> None:
     items = [f"i{k}" for k in range(10)]
     served = hooks.for_items(items, NOW)
     hooks.log_prices("r9", served, {i: 9.99 for i in items}, NOW)
+    assert hooks.store.attributed("prices").meta.height == 0, "batched off the request path"
+    hooks.flush()
     assert hooks.store.attributed("prices").meta.height == 10
 
 
