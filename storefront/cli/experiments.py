@@ -218,8 +218,12 @@ def simulate_experiments(
     client = httpx.Client(base_url=url, timeout=30.0)
 
     def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
-        answer = client.post(path, json=body)
-        answer.raise_for_status()
+        try:
+            answer = client.post(path, json=body)
+            answer.raise_for_status()
+        except httpx.HTTPError as exc:
+            hint = "is `storefront serve` running?"
+            raise ValueError(f"url: {url}{path} failed ({exc}); {hint}") from exc
         return answer.json()
 
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -235,16 +239,18 @@ def simulate_experiments(
                     "attribution_window_hours": window[base]}
         )  # fmt: skip
         store.create(experiment)
-        _wait_for(post, experiment, str(truth.world.item_ids[0]))
-        with progress_bar(f"simulated shoppers: {run}", None):
-            if base == "home_feed_ranker":
-                expected = home_feed(post, truth, experiment.name, cfg)
-            else:
-                start = truth.cfg.start_date + dt.timedelta(days=truth.cfg.days)
-                policies = _policy_prices(data_dir, experiment, start)
-                expected = pricing(post, truth, cfg, start, policies)
-        time.sleep(1.5)  # the service writes exposures in batches (every 0.5 s by default)
-        store.stop(experiment.name)
+        try:
+            _wait_for(post, experiment, str(truth.world.item_ids[0]))
+            with progress_bar(f"simulated shoppers: {run}", None):
+                if base == "home_feed_ranker":
+                    expected = home_feed(post, truth, experiment.name, cfg)
+                else:
+                    start = truth.cfg.start_date + dt.timedelta(days=truth.cfg.days)
+                    policies = _policy_prices(data_dir, experiment, start)
+                    expected = pricing(post, truth, cfg, start, policies)
+            time.sleep(1.5)  # the service writes exposures in batches (every 0.5 s by default)
+        finally:  # a failed run leaves no experiment running
+            store.stop(experiment.name)
         report = build_report(store, experiment.name, settings)
         _, html_path = write_report(report, data_dir / "reports" / experiment.name)
         control, treatment = (v.name for v in experiment.variants[:2])
