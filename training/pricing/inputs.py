@@ -22,10 +22,12 @@ def _day_start(date: dt.date) -> dt.datetime:
     return dt.datetime(date.year, date.month, date.day, tzinfo=dt.UTC)
 
 
-def feed_prices(data_dir: Path, date: dt.date) -> pl.DataFrame:
+def feed_prices(data_dir: Path, date: dt.date, prices: pl.DataFrame | None = None) -> pl.DataFrame:
     """Each item's list price in force at the start of ``date``: the latest published
-    price in effect by then, else the prices feed's."""
-    prices = read_feeds(data_dir, required=("prices",)).prices
+    price in effect by then, else the prices feed's (``prices``, read from ``data_dir``
+    when not given)."""
+    if prices is None:
+        prices = read_feeds(data_dir, required=("prices",)).prices
     start = _day_start(date)
     listed = (
         prices.filter(pl.col("valid_from") <= start)
@@ -54,7 +56,7 @@ def item_states(data_dir: Path, date: dt.date) -> pl.DataFrame:
     Raises:
         ValueError: The feature store has no item snapshot before ``date``.
     """
-    catalog = read_feeds(data_dir, required=("catalog",)).catalog
+    feeds = read_feeds(data_dir, required=("catalog", "prices"))
     folder = ITEM.offline_dir(store_dir(data_dir))
     if not any(folder.glob("*.parquet")):
         raise ValueError(
@@ -71,8 +73,8 @@ def item_states(data_dir: Path, date: dt.date) -> pl.DataFrame:
     if snapshots.is_empty():
         raise ValueError(f"date: the feature store has no item snapshot before {date}")
     return (
-        catalog.select("item_id", "category", "base_price", "unit_cost")
-        .join(feed_prices(data_dir, date), on="item_id")
+        feeds.catalog.select("item_id", "category", "base_price", "unit_cost")
+        .join(feed_prices(data_dir, date, feeds.prices), on="item_id")
         .join(snapshots, on="item_id", how="left")
         .sort("item_id")
     )
