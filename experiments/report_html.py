@@ -5,16 +5,13 @@ Rendered from the JSON report alone, so the page and ``report.json`` always agre
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import html
-import io
 from typing import Any
 
-import matplotlib
+from matplotlib.ticker import PercentFormatter
 
-matplotlib.use("Agg")  # plots are files, never windows
-from matplotlib import pyplot as plt
+from storefront.plots import plt, png_img
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 70em; color: #222; }
@@ -24,14 +21,6 @@ th:first-child, td:first-child { text-align: left; }
 .flag { background: #fdd; padding: 0.5em 1em; border-left: 4px solid #c00; }
 .ok { background: #dfd; padding: 0.5em 1em; border-left: 4px solid #080; }
 """
-
-
-def _png(fig: Any) -> str:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
-    plt.close(fig)
-    data = base64.b64encode(buffer.getvalue()).decode()
-    return f'<img alt="figure" src="data:image/png;base64,{data}">'
 
 
 def _fmt(value: Any, digits: int = 4) -> str:
@@ -71,10 +60,10 @@ def lift_figure(timeline: dict[str, Any]) -> str:
         ax.plot(days, [_nan(k.get("always_valid_high")) for k in looks], "--", color="grey")
     ax.axhline(0.0, color="black", linewidth=0.8)
     ax.set_title(f"cumulative relative lift, {timeline['metric']}")
-    ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.legend(fontsize="small")
     fig.autofmt_xdate()
-    return _png(fig)
+    return png_img(fig)
 
 
 def daily_figure(timeline: dict[str, Any]) -> str:
@@ -88,7 +77,7 @@ def daily_figure(timeline: dict[str, Any]) -> str:
     ax.set_title(f"{timeline['metric']} per variant, by day of first exposure")
     ax.legend()
     fig.autofmt_xdate()
-    return _png(fig)
+    return png_img(fig)
 
 
 def _days(timeline: dict[str, Any]) -> list[dt.date]:

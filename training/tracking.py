@@ -5,13 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import matplotlib
 import mlflow
 
 from storefront.config import PROJECT_ROOT
-
-matplotlib.use("Agg")  # plots are files, never windows
-from matplotlib import pyplot as plt
+from storefront.plots import plt
 
 __all__ = ["plt", "tracking_uri", "use_experiment"]
 

@@ -3,35 +3,26 @@ category, the expected-profit curve over price with the chosen point, forecast f
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
 
+from storefront.plots import plt, png_img
 from training.demand.forecast import read_forecasts
 from training.demand.pipeline import read_demand
 from training.pricing.config import PricingConfig
 from training.pricing.guardrails import candidates, violations
 from training.pricing.pipeline import item_state
 from training.pricing.proposals import ProposalSet, proposals_dir
-from training.tracking import plt
 
 STYLE = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1100px;color:#222}
 table{border-collapse:collapse;font-size:.9em;margin:.5em 0 1.5em}
 td,th{border-bottom:1px solid #ddd;padding:.25em .6em;text-align:right}
 td:first-child,th:first-child{text-align:left}.up{color:#a33}.down{color:#286}
 img{max-width:100%}"""
-
-
-def _png(fig: Any) -> str:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=90)
-    plt.close(fig)
-    return f'<img src="data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}">'
 
 
 def _table(frame: pl.DataFrame) -> str:
@@ -154,8 +145,8 @@ def write_report(
         "gain", descending=True
     ).head(examples)  # fmt: skip
     history, ahead = read_demand(data_dir), read_forecasts(data_dir)
-    curves = "".join(_png(_profit_curve(row, cfg)) for row in top.iter_rows(named=True))
-    fans = "".join(_png(_fan(item, history, ahead)) for item in top["item_id"])
+    curves = "".join(png_img(_profit_curve(row, cfg)) for row in top.iter_rows(named=True))
+    fans = "".join(png_img(_fan(item, history, ahead)) for item in top["item_id"])
     changed = table.filter(pl.col("change").abs() > 1e-9).sort(
         pl.col("change").abs(), descending=True
     ).head(50)  # fmt: skip
@@ -173,7 +164,7 @@ status <b>{html.escape(str(proposal.meta.get("status")))}</b>. Publish with
 <code>storefront price approve {html.escape(proposal.proposal_id)}</code>.</p>
 {_table(summary(table))}
 <h2>Guardrails that held prices back</h2>{_table(reason_counts(table))}
-<h2>Elasticity by category</h2>{_png(_elasticity_plot(table))}
+<h2>Elasticity by category</h2>{png_img(_elasticity_plot(table))}
 {_table(elasticity_by_category(table))}
 <h2>Expected profit over price (largest expected gains)</h2>{curves}
 <h2>Forecast fans</h2>{fans}
