@@ -15,7 +15,7 @@ import os
 import tempfile
 from pathlib import Path
 
-import _path  # noqa: F401  (first: keeps this folder off the import path)
+import _path  # (first: keeps this folder off the import path; pins the shop's dates)
 
 from features.build import build_features
 from features.config import FeatureConfig
@@ -39,7 +39,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "feeds"
         if args.dataset == "simulator":
-            feeds = simulate(load_config(SimulationConfig, name="simulation")).feeds
+            feeds = simulate(_path.pinned(load_config(SimulationConfig, name="simulation"))).feeds
             write_feeds(feeds, folder)
         else:
             write_feeds(load(args.dataset).frames, folder)

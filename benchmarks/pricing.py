@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import _path  # noqa: F401  (first: keeps this folder off the import path)
+import _path  # (first: keeps this folder off the import path; pins the shop's dates)
 import numpy as np
 import polars as pl
 
@@ -74,7 +74,7 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=28, help="Closed-loop days (<= 28).")
     args = parser.parse_args()
     seconds: dict[str, float] = {}
-    sim_cfg = load_config(SimulationConfig, name="simulation")
+    sim_cfg = _path.pinned(load_config(SimulationConfig, name="simulation"))
     if args.scale != 1.0:
         sim_cfg = sim_cfg.scaled(args.scale)
     pricing = load_config(PricingConfig, name="pricing")

@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import _path  # noqa: F401  (first: keeps this folder off the import path)
+import _path  # (first: keeps this folder off the import path; pins the shop's dates)
 
 from features.build import build_features
 from features.config import FeatureConfig
@@ -33,7 +33,9 @@ BASELINES = ("popularity", "itemknn", "ease")
 
 def feeds_for(dataset: str, folder: Path) -> None:
     if dataset == "simulator":
-        write_feeds(simulate(load_config(SimulationConfig, name="simulation")).feeds, folder)
+        write_feeds(
+            simulate(_path.pinned(load_config(SimulationConfig, name="simulation"))).feeds, folder
+        )
     else:
         write_feeds(load(dataset).frames, folder)
 

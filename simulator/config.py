@@ -6,6 +6,8 @@ import datetime as dt
 
 from pydantic import BaseModel, Field, model_validator
 
+from storefront.clock import SystemClock
+
 
 class TierConfig(BaseModel):
     """A price-sensitivity tier of shoppers (the pricing team's income tiers).
@@ -103,7 +105,13 @@ class SimulationConfig(BaseModel):
     """Everything the simulator needs; deterministic given ``seed``."""
 
     seed: int = 42
-    start_date: dt.date = dt.date(2025, 6, 1)
+    start_date: dt.date | None = None
+    """First simulated day. Default: ``days`` before ``end_date`` (given, it wins)."""
+    end_date: dt.date | None = None
+    """The day after the last simulated one (the history ends at its 00:00 UTC).
+    Default: ``start_date + days`` when a start is given, else today (UTC), so the demo
+    shop is current. Pin a start or an end for reproducible dates: the same config,
+    seed and dates give the same data."""
     days: int = Field(default=180, ge=14)
     n_users: int = Field(default=20_000, ge=10)
     new_user_share: float = Field(default=0.2, ge=0, lt=1)
@@ -121,6 +129,46 @@ class SimulationConfig(BaseModel):
     seasonality: SeasonalityConfig = Field(default_factory=SeasonalityConfig)
     inventory: InventoryConfig = Field(default_factory=InventoryConfig)
     pricing: PricingPolicyConfig = Field(default_factory=PricingPolicyConfig)
+
+    @model_validator(mode="after")
+    def _check_dates(self) -> SimulationConfig:
+        if self.start_date is not None and self.end_date is not None:
+            span = (self.end_date - self.start_date).days
+            if "days" not in self.model_fields_set:
+                if span < 14:
+                    raise ValueError(f"end_date must be at least 14 days after start_date: {span}")
+                self.days = span
+            elif span != self.days:
+                raise ValueError(
+                    f"start_date {self.start_date} + days {self.days} is not "
+                    f"end_date {self.end_date}: give two of the three"
+                )
+        return self
+
+    @property
+    def start(self) -> dt.date:
+        """The first simulated day (``start_date``, else ``days`` before :attr:`end`)."""
+        if self.start_date is not None:
+            return self.start_date
+        return self.end - dt.timedelta(days=self.days)
+
+    @property
+    def end(self) -> dt.date:
+        """The day after the last simulated one: ``start_date + days``, else
+        ``end_date``, else today (UTC)."""
+        if self.start_date is not None:
+            return self.start_date + dt.timedelta(days=self.days)
+        if self.end_date is not None:
+            return self.end_date
+        return SystemClock().now().date()
+
+    def resolved(self) -> SimulationConfig:
+        """The same config with both dates pinned (what a simulation ran on, so that a
+        saved ground truth answers for the same days whenever it is read again)."""
+        start = self.start
+        return self.model_copy(
+            update={"start_date": start, "end_date": start + dt.timedelta(days=self.days)}
+        )
 
     @model_validator(mode="after")
     def _check_tiers(self) -> SimulationConfig:

@@ -252,12 +252,15 @@ def simulate(cfg: SimulationConfig, on_day: Callable[[int], None] | None = None)
     """Run the simulation described by ``cfg``.
 
     Args:
-        cfg: Simulation settings; the run is a pure function of them (``cfg.seed``).
+        cfg: Simulation settings; the run is a pure function of them and of its dates
+            (``cfg.seed``; without ``start_date``/``end_date`` the history ends today at
+            00:00 UTC). The ground truth keeps the dates it ran on.
         on_day: Called after each simulated day with its number (for progress bars).
 
     Returns:
         The five feeds (validated against the contract) and the ground truth.
     """
+    cfg = cfg.resolved()
     sim = _Simulator(cfg)
     for day in range(cfg.days):
         _Day(sim, day).run()

@@ -16,7 +16,7 @@ BRANDS_PER_CATEGORY = 6
 
 
 def _start(cfg: SimulationConfig) -> dt.datetime:
-    return dt.datetime.combine(cfg.start_date, dt.time(), tzinfo=dt.UTC)
+    return dt.datetime.combine(cfg.start, dt.time(), tzinfo=dt.UTC)
 
 
 def _at(cfg: SimulationConfig, seconds: pl.Expr) -> pl.Expr:
@@ -67,7 +67,7 @@ def _item_days(cfg: SimulationConfig, world: World, days: dict[str, np.ndarray])
             created=pl.Series(world.item_created_day).gather(pl.Series(days["item"])),
             base_price=pl.Series(world.base_price).gather(pl.Series(days["item"])),
             price_test=pl.Series(world.item_price_test).gather(pl.Series(days["item"])),
-            date=pl.lit(cfg.start_date) + pl.duration(days=pl.col("day")),
+            date=pl.lit(cfg.start) + pl.duration(days=pl.col("day")),
         )
         .filter(pl.col("day") >= pl.col("created"))
         .sort("item", "day")

@@ -65,7 +65,7 @@ def traffic_multiplier(
     cfg: SimulationConfig, days: np.ndarray, promo_days: np.ndarray
 ) -> np.ndarray:
     """Relative session volume on each day: weekly profile × yearly wave × promotion days."""
-    dates = np.datetime64(cfg.start_date, "D") + days.astype("timedelta64[D]")
+    dates = np.datetime64(cfg.start, "D") + days.astype("timedelta64[D]")
     weekday = (dates.astype("int64") - 4) % 7  # 1970-01-01 was a Thursday; Monday = 0
     day_of_year = (dates - dates.astype("datetime64[Y]")).astype("int64") + 1
     s = cfg.seasonality
@@ -78,7 +78,7 @@ def traffic_multiplier(
 def day_index(cfg: SimulationConfig, date: dt.date | str) -> int:
     """Day number of ``date`` relative to the simulation's start."""
     return (dt.date.fromisoformat(date) if isinstance(date, str) else date).toordinal() - (
-        cfg.start_date.toordinal()
+        cfg.start.toordinal()
     )
 
 

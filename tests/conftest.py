@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -11,10 +12,14 @@ import pytest
 from simulator import TRUTH_FILE, Simulation, SimulationConfig, simulate
 from storefront.feeds import write_feeds
 
+TEST_START = dt.date(2025, 6, 1)
+"""The test shops' first day: pinned, so every test run simulates the same data (by
+default the simulator's history ends today)."""
+
 
 def small_config(**overrides: object) -> SimulationConfig:
     """A shop small enough for unit tests (about 30k events, well under a second)."""
-    base = SimulationConfig(days=60, n_users=3000).model_copy(
+    base = SimulationConfig(start_date=TEST_START, days=60, n_users=3000).model_copy(
         update={"catalog": SimulationConfig().catalog.model_copy(update={"n_items": 300})}
     )
     base = base.model_copy(
@@ -45,12 +50,12 @@ def small_sim() -> Simulation:
 @pytest.fixture(scope="session")
 def default_sim() -> Simulation:
     """The default-size shop (about 2M events, a few seconds)."""
-    return simulate(SimulationConfig())
+    return simulate(SimulationConfig(start_date=TEST_START))
 
 
 @pytest.fixture()
 def feed_dir(small_sim: Simulation, tmp_path: Path) -> Path:
-    """A fresh feed directory holding the small shop's feeds and truth."""
+    """A fresh shop folder holding the small shop's feeds and truth (no state yet)."""
     path = tmp_path / "feeds"
     write_feeds(small_sim.feeds, path, side_files={TRUTH_FILE: small_sim.truth.save})
     return path

@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 from scipy.optimize import minimize_scalar
 
-from simulator import Simulation, simulate
+from simulator import Simulation, SimulationConfig, simulate
 
 
 def test_same_seed_gives_identical_feeds(small_sim: Simulation, make_config) -> None:
@@ -145,3 +145,41 @@ def test_policy_prices_bias_the_naive_estimate(in_stock_sales: pl.DataFrame) -> 
     k, se = _poisson_scale(in_stock_sales.filter(~pl.col("price_test")))
     assert abs(k - 1) > 4 * se, (k, se)
     assert abs(k - 1) > 0.1, k
+
+
+def _tiny(**dates: dt.date) -> SimulationConfig:
+    base = SimulationConfig(days=14, n_users=200, **dates)
+    return base.model_copy(
+        update={
+            "catalog": base.catalog.model_copy(update={"n_items": 30, "n_categories": 3}),
+            "behaviour": base.behaviour.model_copy(update={"sessions_per_day": 20}),
+        }
+    )
+
+
+def test_default_history_ends_at_the_start_of_today_utc() -> None:
+    before = dt.datetime.now(dt.UTC).date()
+    sim = simulate(_tiny())
+    after = dt.datetime.now(dt.UTC).date()
+    end = sim.truth.cfg.end_date
+    assert end in {before, after}, "today 00:00 UTC is where the history stops"
+    assert sim.truth.cfg.start_date == end - dt.timedelta(days=14)
+    days = sim.feeds.sales["period_start"]
+    assert days.max() == end - dt.timedelta(days=1) and days.min() == sim.truth.cfg.start_date
+    # only the last day's late sessions may check out after midnight
+    assert sim.feeds.events["timestamp"].min().date() >= sim.truth.cfg.start_date
+
+
+def test_explicit_dates_win_and_the_same_end_gives_the_same_data() -> None:
+    end = dt.date(2024, 3, 1)
+    first, again = simulate(_tiny(end_date=end)), simulate(_tiny(end_date=end))
+    assert first.truth.cfg.start_date == dt.date(2024, 2, 16)
+    assert first.feeds.sales["period_start"].max() == dt.date(2024, 2, 29)
+    for name, table in first.feeds.present().items():
+        assert getattr(again.feeds, name).equals(table), name
+    started = _tiny(start_date=dt.date(2024, 2, 16))
+    assert (started.start, started.end) == (dt.date(2024, 2, 16), end)
+    both = SimulationConfig(start_date=dt.date(2024, 1, 1), end_date=dt.date(2024, 2, 1))
+    assert both.days == 31
+    with pytest.raises(ValueError, match="give two of the three"):
+        SimulationConfig(start_date=dt.date(2024, 1, 1), end_date=end, days=20)
