@@ -15,9 +15,15 @@ import math
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator
 
-from storefront.config import load_config
+from storefront.config import (
+    ConfigError,
+    Settings,
+    field_keys,
+    load_config,
+    unknown_key_message,
+)
 
 Surface = Literal["home_feed", "similar_items", "bought_together", "pricing"]
 Unit = Literal["shopper", "session", "item", "time_slice"]
@@ -36,10 +42,10 @@ WEIGHT_TOLERANCE = 1e-6
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_\-]*$"
 
 
-class Variant(BaseModel):
+class Variant(Settings):
     """One arm of an experiment: its share of the units and what it changes."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(frozen=True)
 
     name: str = Field(pattern=NAME_PATTERN)
     weight: float = Field(gt=0, le=1)
@@ -49,7 +55,7 @@ class Variant(BaseModel):
     pricing_policy: str | None = None
 
 
-class Experiment(BaseModel):
+class Experiment(Settings):
     """An A/B test. The first variant is the control unless ``control`` names another.
 
     Mutual exclusion: experiments that share a ``layer`` split that layer's bucket
@@ -58,7 +64,7 @@ class Experiment(BaseModel):
     experiment alone in its layer may still use a part of the traffic, e.g. ``[0, 0.1)``.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(frozen=True)
 
     name: str = Field(pattern=NAME_PATTERN)
     description: str = ""
@@ -171,10 +177,8 @@ class Experiment(BaseModel):
         return [name for name in self.variant_names() if name != self.control]
 
 
-class ExperimentsSettings(BaseModel):
+class ExperimentsSettings(Settings):
     """Settings of the experiments library (``configs/experiments.yaml``)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     db_url: str | None = None
     """Database of the experiment store; ``None``: ``sqlite:///<data_dir>/experiments.db``."""
@@ -193,10 +197,40 @@ class ExperimentsSettings(BaseModel):
 def load_experiment(path: Path | str) -> Experiment:
     """Load and validate one experiment definition.
 
+    A variant's ``business_rules`` are overrides of :class:`serving.rules.BusinessRules`:
+    a key that is not one of its fields is refused like any unknown key (definitions
+    already in the experiment store are read as they were stored).
+
     Raises:
-        ConfigError: The file is missing or invalid; the message names file and field.
+        ConfigError: The file is missing or invalid; the message names file and field
+            (and, for an unknown key, the closest valid one).
     """
-    return load_config(Experiment, path)
+    experiment = load_config(Experiment, path)
+    check_business_rules(experiment, Path(path))
+    return experiment
+
+
+def check_business_rules(experiment: Experiment, path: Path) -> None:
+    """Refuse variant ``business_rules`` keys that :class:`BusinessRules` does not have.
+
+    Args:
+        experiment: The validated definition.
+        path: Its file, named in the message.
+
+    Raises:
+        ConfigError: A key is unknown; names it and the closest business rule.
+    """
+    from serving.rules import BusinessRules
+
+    valid = field_keys(BusinessRules)
+    unknown = [
+        unknown_key_message(f"variants.{i}.business_rules.{key}", key, valid)
+        for i, variant in enumerate(experiment.variants)
+        for key in variant.business_rules
+        if key not in valid
+    ]
+    if unknown:
+        raise ConfigError(f"config file {path}: {'; '.join(unknown)}")
 
 
 def load_settings(path: Path | str | None = None) -> ExperimentsSettings:

@@ -24,16 +24,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from simulator.truth import GroundTruth
+from storefront.config import Settings
 
 Post = Callable[[str, dict[str, Any]], dict[str, Any]]
 """``post(path, body) -> answer``: one call to the service."""
 MAX_BATCH = 500
 
 
-class TrafficConfig(BaseModel):
+class TrafficConfig(Settings):
     """How much simulated traffic, and how shoppers read a list."""
 
     shoppers: int = Field(default=1500, ge=10)

@@ -6,10 +6,12 @@ import datetime as dt
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from storefront.config import Settings
 
 
-class SegmentRule(BaseModel):
+class SegmentRule(Settings):
     """An RFM segment: shoppers whose R and F scores (1-5) fall in the ranges."""
 
     name: str
@@ -31,7 +33,7 @@ def _default_segments() -> list[SegmentRule]:
     ]
 
 
-class UserFeatureConfig(BaseModel):
+class UserFeatureConfig(Settings):
     """User features: windows, lifecycle thresholds and RFM segments."""
 
     windows_days: list[int] = Field(default_factory=lambda: [1, 7, 30], min_length=1)
@@ -47,7 +49,7 @@ class UserFeatureConfig(BaseModel):
     top_categories: int = Field(default=3, ge=1)
 
 
-class AffinityConfig(BaseModel):
+class AffinityConfig(Settings):
     """User × category affinity: decayed, weighted interaction shares."""
 
     half_life_days: float = Field(default=30.0, gt=0)
@@ -58,7 +60,7 @@ class AffinityConfig(BaseModel):
     purchase_weight: float = Field(default=5.0, ge=0)
 
 
-class ItemFeatureConfig(BaseModel):
+class ItemFeatureConfig(Settings):
     """Item features: windows and the price-history horizon."""
 
     windows_days: list[int] = Field(default_factory=lambda: [1, 7, 30], min_length=1)
@@ -67,7 +69,7 @@ class ItemFeatureConfig(BaseModel):
     """Days of cover = on hand / mean daily units over this many days."""
 
 
-class DemandFeatureConfig(BaseModel):
+class DemandFeatureConfig(Settings):
     """Item × location × period demand rows for forecasting."""
 
     lags: list[int] = Field(default_factory=lambda: [1, 7, 14, 28])
@@ -76,14 +78,14 @@ class DemandFeatureConfig(BaseModel):
     """Location of demand rows derived from events when there is no sales feed."""
 
 
-class RecentActivityConfig(BaseModel):
+class RecentActivityConfig(Settings):
     """Real-time recent activity kept per shopper (pushed to the online store)."""
 
     last_n_items: int = Field(default=20, ge=1)
     session_gap_minutes: int = Field(default=30, ge=1)
 
 
-class StoreConfig(BaseModel):
+class StoreConfig(Settings):
     """Where Feast keeps things. Defaults are embedded; the scale profile swaps engines."""
 
     project: str = "storefront"
@@ -96,7 +98,7 @@ class StoreConfig(BaseModel):
     """How far back a point-in-time join looks for a feature row."""
 
 
-class FeatureConfig(BaseModel):
+class FeatureConfig(Settings):
     """Everything the feature store needs."""
 
     store: StoreConfig = Field(default_factory=StoreConfig)

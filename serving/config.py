@@ -10,9 +10,9 @@ import os
 import secrets
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from storefront.config import default_data_dir, load_config
+from storefront.config import Settings, default_data_dir, load_config
 
 CONFIG_ENV = "STOREFRONT_SERVING_CONFIG"
 """Explicit serving YAML (set by ``storefront serve --config``)."""
@@ -20,7 +20,7 @@ ADMIN_KEY_ENV = "STOREFRONT_ADMIN_KEY"
 PSEUDONYM_KEY_ENV = "STOREFRONT_PSEUDONYM_KEY"
 
 
-class ModelsConfig(BaseModel):
+class ModelsConfig(Settings):
     """Which registered model to serve, by alias, and where MLflow lives."""
 
     name: str = "storefront-recommender"
@@ -32,14 +32,14 @@ class ModelsConfig(BaseModel):
     """Default: ``$MLFLOW_TRACKING_URI``, else the project's ``mlflow.db``."""
 
 
-class LimitsConfig(BaseModel):
+class LimitsConfig(Settings):
     """Request size limit (the field limits are the API contract: serving/schemas.py)."""
 
     max_body_bytes: int = Field(default=1_000_000, ge=1024)
     """Larger bodies are refused with 413 before they are read whole."""
 
 
-class RecommendConfig(BaseModel):
+class RecommendConfig(Settings):
     """The recommendation path."""
 
     default_k: int = Field(default=10, ge=1)
@@ -60,7 +60,7 @@ class RecommendConfig(BaseModel):
     each request's candidates from the store (one batched read per request)."""
 
 
-class EventsConfig(BaseModel):
+class EventsConfig(Settings):
     """Durable event store (SQLAlchemy Core)."""
 
     url: str | None = None
@@ -71,7 +71,7 @@ class EventsConfig(BaseModel):
     """Push recent activity to the Feast online store after each committed batch."""
 
 
-class ProfileConfig(BaseModel):
+class ProfileConfig(Settings):
     """Tags of ``/user_profile``, from the shopper's features."""
 
     high_value_m_score: int = Field(default=4, ge=1, le=5)
@@ -84,7 +84,7 @@ class ProfileConfig(BaseModel):
     """Lifecycle stages tagged ``win_back``."""
 
 
-class ServingConfig(BaseModel):
+class ServingConfig(Settings):
     """Everything the service reads at start."""
 
     data_dir: str | None = None

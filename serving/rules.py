@@ -10,10 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from storefront.config import Settings
 
 
-class BusinessRules(BaseModel):
+class BusinessRules(Settings):
     """The shop's rules on what may be recommended."""
 
     in_stock_only: bool = True

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, model_validator
 
 from storefront.clock import SystemClock
+from storefront.config import Settings
 
 
-class TierConfig(BaseModel):
+class TierConfig(Settings):
     """A price-sensitivity tier of shoppers (the pricing team's income tiers).
 
     ``elasticity_multiplier`` scales every item's elasticity for shoppers of the tier;
@@ -22,7 +23,7 @@ class TierConfig(BaseModel):
     promo_lift: float = Field(ge=1)
 
 
-class SeasonalityConfig(BaseModel):
+class SeasonalityConfig(Settings):
     """Traffic seasonality: weekly profile, yearly wave and site-wide promotion days."""
 
     weekly: list[float] = Field(
@@ -36,7 +37,7 @@ class SeasonalityConfig(BaseModel):
     promo_discount: float = Field(default=0.2, ge=0, lt=1)
 
 
-class BehaviourConfig(BaseModel):
+class BehaviourConfig(Settings):
     """Sessions and the view → add_to_cart → purchase choice model."""
 
     sessions_per_day: float = Field(default=1650, gt=0)
@@ -50,7 +51,7 @@ class BehaviourConfig(BaseModel):
     demand_shock_sd: float = Field(default=0.15, ge=0)
 
 
-class CatalogConfig(BaseModel):
+class CatalogConfig(Settings):
     """Items, categories, prices, costs and true elasticities."""
 
     n_items: int = Field(default=2000, ge=10)
@@ -73,7 +74,7 @@ class CatalogConfig(BaseModel):
         return self
 
 
-class InventoryConfig(BaseModel):
+class InventoryConfig(Settings):
     """Reorder-point policy with lead times; some items are run short or overstocked."""
 
     lead_time_days: tuple[int, int] = (2, 10)
@@ -86,7 +87,7 @@ class InventoryConfig(BaseModel):
     overstock_multiplier: float = Field(default=4.0, ge=1)
 
 
-class PricingPolicyConfig(BaseModel):
+class PricingPolicyConfig(Settings):
     """The shop's historical pricing: reacts to demand and stock, plus randomised tests."""
 
     review_every_days: int = Field(default=7, ge=1)
@@ -101,7 +102,7 @@ class PricingPolicyConfig(BaseModel):
     test_period_days: int = Field(default=7, ge=1)
 
 
-class SimulationConfig(BaseModel):
+class SimulationConfig(Settings):
     """Everything the simulator needs; deterministic given ``seed``."""
 
     seed: int = 42

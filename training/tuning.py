@@ -6,12 +6,12 @@ from collections.abc import Callable
 from typing import Literal
 
 import optuna
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from storefront.config import PROJECT_ROOT
+from storefront.config import PROJECT_ROOT, Settings
 
 
-class TuningConfig(BaseModel):
+class TuningConfig(Settings):
     """Optuna search of a model's LightGBM parameters (``--tune``)."""
 
     trials: int = Field(default=0, ge=0)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from storefront.config import Settings
 from training.tuning import TuningConfig
 
 
-class DemandConfig(BaseModel):
+class DemandConfig(Settings):
     """Horizon, features, LightGBM parameters and tracking of the demand model."""
 
     horizon: int = Field(default=28, ge=1)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from storefront.config import Settings
 
 
-class ElasticityConfig(BaseModel):
+class ElasticityConfig(Settings):
     """Nuisance models, cross-fitting and shrinkage."""
 
     folds: int = Field(default=2, ge=2)

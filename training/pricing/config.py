@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, model_validator
+
+from storefront.config import Settings
 
 
-class PriceBounds(BaseModel):
+class PriceBounds(Settings):
     """Allowed price range as multiples of the item's base price."""
 
     min_ratio: float = Field(default=0.5, gt=0)
@@ -20,7 +22,7 @@ class PriceBounds(BaseModel):
         return self
 
 
-class ExplorationConfig(BaseModel):
+class ExplorationConfig(Settings):
     """Thompson-sampling price tests for items whose elasticity is uncertain."""
 
     enabled: bool = False
@@ -34,7 +36,7 @@ class ExplorationConfig(BaseModel):
     """Confidence level of the elasticity intervals (``configs/elasticity.yaml``)."""
 
 
-class PricingConfig(BaseModel):
+class PricingConfig(Settings):
     """What the optimiser maximises and the guardrails it never crosses."""
 
     objective: Literal["profit", "revenue", "profit_with_volume_floor"] = "profit"

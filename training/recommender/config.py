@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from storefront.config import Settings
 from training.tuning import TuningConfig
 
 
-class SplitConfig(BaseModel):
+class SplitConfig(Settings):
     """Temporal split: train, then a validation window, then a test window (days)."""
 
     validation_days: int = Field(default=14, ge=1)
@@ -19,14 +20,14 @@ class SplitConfig(BaseModel):
     should keep them)."""
 
 
-class EvaluationConfig(BaseModel):
+class EvaluationConfig(Settings):
     """Full-ranking metrics over the whole catalogue."""
 
     ks: list[int] = Field(default_factory=lambda: [5, 10, 20, 50], min_length=1)
     primary_metric: str = "ndcg@10"
 
 
-class PopularityConfig(BaseModel):
+class PopularityConfig(Settings):
     """Recent popularity: weighted interactions in the last days before the cutoff."""
 
     days: int = Field(default=14, ge=1)
@@ -35,21 +36,21 @@ class PopularityConfig(BaseModel):
     purchase_weight: float = 5.0
 
 
-class ItemKNNConfig(BaseModel):
+class ItemKNNConfig(Settings):
     """Item-kNN over co-occurrence (cosine with shrinkage)."""
 
     neighbours: int = Field(default=100, ge=1)
     shrinkage: float = Field(default=10.0, ge=0)
 
 
-class EASEConfig(BaseModel):
+class EASEConfig(Settings):
     """EASE (Steck, 2019): a closed-form linear item-item model."""
 
     l2: float = Field(default=200.0, gt=0)
     max_items: int = Field(default=20_000, ge=1)
 
 
-class SequentialConfig(BaseModel):
+class SequentialConfig(Settings):
     """SASRec-style transformer over a shopper's recent items, full softmax loss."""
 
     max_length: int = Field(default=50, ge=2)
@@ -71,7 +72,7 @@ class SequentialConfig(BaseModel):
     seed: int = 0
 
 
-class RankerConfig(BaseModel):
+class RankerConfig(Settings):
     """LightGBM LambdaRank re-ranker over the candidate generators' union."""
 
     enabled: bool = True
@@ -92,7 +93,7 @@ class RankerConfig(BaseModel):
     """Features YAML of the feature store the ranker reads (default configs/features.yaml)."""
 
 
-class ItemToItemConfig(BaseModel):
+class ItemToItemConfig(Settings):
     """Blend and association-rule thresholds."""
 
     embedding_weight: float = Field(default=0.1, ge=0, le=1)
@@ -104,7 +105,7 @@ class ItemToItemConfig(BaseModel):
     k: int = Field(default=10, ge=1)
 
 
-class TrackingConfig(BaseModel):
+class TrackingConfig(Settings):
     """MLflow tracking (local SQLite store by default)."""
 
     tracking_uri: str | None = None
@@ -113,7 +114,7 @@ class TrackingConfig(BaseModel):
     model_name: str = "storefront-recommender"
 
 
-class RecommenderConfig(BaseModel):
+class RecommenderConfig(Settings):
     """Everything recommender training needs."""
 
     split: SplitConfig = Field(default_factory=SplitConfig)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from storefront.config import Settings
 
 
-class InventoryConfig(BaseModel):
+class InventoryConfig(Settings):
     """Lead time, review period, service level and what counts as overstock."""
 
     lead_time_days: int = Field(default=7, ge=1)
