@@ -69,6 +69,9 @@ class EventsConfig(Settings):
     sqlite_synchronous: str = Field(default="FULL", pattern="^(FULL|EXTRA|NORMAL)$")
     push_online: bool = True
     """Push recent activity to the Feast online store after each committed batch."""
+    max_future_seconds: float = Field(default=300.0, ge=0)
+    """Events stamped more than this many seconds after the service's clock are refused
+    (422 naming ``events.<row>.timestamp``; nothing of the batch is stored)."""
 
 
 class ProfileConfig(Settings):

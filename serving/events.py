@@ -20,6 +20,7 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from storefront.clock import Clock, SystemClock
 from storefront.feeds import FeedValidationError, validate_frame
 from storefront.feeds.schemas import EVENTS
 
@@ -65,8 +66,21 @@ class Stored:
     """The new events, validated (for the online push)."""
 
 
-def validate_events(rows: Sequence[dict[str, Any]], known_items: set[str] | None) -> pl.DataFrame:
+def validate_events(
+    rows: Sequence[dict[str, Any]],
+    known_items: set[str] | None,
+    now: dt.datetime | None = None,
+    max_future: dt.timedelta | None = None,
+) -> pl.DataFrame:
     """The batch as a validated events frame (the feed contract's rules, in full).
+
+    Args:
+        rows: The events, as the request carried them.
+        known_items: The catalogue's item ids (``None``: any item).
+        now: Business time of the request (the service's clock); with ``max_future``,
+            an event stamped later than ``now + max_future`` is refused.
+        max_future: How far ahead of ``now`` a timestamp may be (clock skew between the
+            shop's devices and the service); ``None``: no limit.
 
     Raises:
         InvalidEventError: The first broken rule, naming ``events.<row>.<column>``.
@@ -97,6 +111,16 @@ def validate_events(rows: Sequence[dict[str, Any]], known_items: set[str] | None
             raise InvalidEventError(
                 f"events.{unknown[0]}.item_id", f"item {item!r} is not in the catalog"
             )
+    if now is not None and max_future is not None:
+        latest = now + max_future
+        ahead = frame.with_row_index("row").filter(pl.col("timestamp") > latest)
+        if not ahead.is_empty():
+            row, stamp = ahead["row"][0], ahead["timestamp"][0]
+            raise InvalidEventError(
+                f"events.{row}.timestamp",
+                f"{stamp.isoformat()} is in the future (more than "
+                f"{max_future.total_seconds():g} s after the service's {now.isoformat()})",
+            )
     return frame
 
 
@@ -117,10 +141,14 @@ class EventStore:
     Args:
         url: SQLAlchemy database URL (``sqlite:///...`` or ``postgresql+psycopg://...``).
         sqlite_synchronous: SQLite's ``synchronous`` pragma (FULL: durable on power loss).
+        clock: Stamps ``received_at`` (default the wall clock).
     """
 
-    def __init__(self, url: str, sqlite_synchronous: str = "FULL") -> None:
+    def __init__(
+        self, url: str, sqlite_synchronous: str = "FULL", clock: Clock | None = None
+    ) -> None:
         self.url = url
+        self.clock: Clock = clock or SystemClock()
         self.engine = sa.create_engine(url, pool_pre_ping=True)
         self.dialect = self.engine.dialect.name
         if self.dialect == "sqlite":
@@ -144,7 +172,7 @@ class EventStore:
         Returns:
             Which ids were new and which were already stored.
         """
-        now = dt.datetime.now(dt.UTC)
+        now = self.clock.now()
         rows = [{**r, "received_at": now, "pushed": False} for r in frame.to_dicts()]
         ids = frame["event_id"].to_list()
         statement = self._insert().on_conflict_do_nothing(index_elements=["event_id"])

@@ -26,6 +26,7 @@ from serving.config import RecommendConfig
 from serving.engine import Engine
 from serving.rules import BusinessRules, Candidates, apply_rules
 from serving.shop import Shop
+from storefront.clock import Clock, SystemClock
 from training.recommender.ranker import ITEM_FEATURES, USER_FEATURES
 
 log = logging.getLogger(__name__)
@@ -212,6 +213,8 @@ class Recommender:
         rules: The business rules.
         cfg: Candidate counts and depths.
         purchases: ``(user_id, since) -> item ids`` bought through the service lately.
+        clock: Business time: "bought in the last N days" counts back from its now
+            (default the wall clock).
     """
 
     def __init__(
@@ -222,9 +225,11 @@ class Recommender:
         rules: BusinessRules,
         cfg: RecommendConfig,
         purchases: Any = None,
+        clock: Clock | None = None,
     ) -> None:
         self.engines, self.shop, self.features = engines, shop, features
         self.rules, self.cfg, self.purchases = rules, cfg, purchases
+        self.clock: Clock = clock or SystemClock()
 
     def engine(self, alias: str, degraded: list[str]) -> Engine | None:
         """The engine of ``alias`` (the champion when the challenger is not loaded)."""
@@ -238,9 +243,11 @@ class Recommender:
         return None
 
     def _bought(self, engine: Engine, user_id: str | None, degraded: list[str]) -> set[int]:
+        """Positions the shopper bought within ``exclude_bought_days`` of the clock's now
+        (as of training, and through the service since)."""
         if not user_id or self.rules.exclude_bought_days <= 0:
             return set()
-        since = time.time() - self.rules.exclude_bought_days * DAY
+        since = self.clock.now().timestamp() - self.rules.exclude_bought_days * DAY
         bought = engine.purchases(user_id, since)
         if self.purchases is not None:
             try:

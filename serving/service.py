@@ -49,6 +49,7 @@ from serving.schemas import (
 )
 from serving.security import GuardMiddleware, Pseudonymiser
 from serving.state import State, build_state, open_online
+from storefront.clock import Clock, SystemClock
 from storefront.config import load_config
 
 log = logging.getLogger("storefront.serving")
@@ -79,19 +80,25 @@ class Storefront:
         import torch
 
         self.cfg = CONFIG
+        self.clock: Clock = SystemClock()
+        """Business time ("now") of the service; every state built holds it."""
         torch.set_num_threads(self.cfg.recommend.torch_threads)
         self.pseudonym = Pseudonymiser(self.cfg.resolved_pseudonym_key())
         data_dir = self.cfg.resolved_data_dir()
         self.rules = load_config(
             BusinessRules, self.cfg.business_rules_config, name="business_rules"
         )
-        self.event_store = EventStore(self.cfg.events_url(), self.cfg.events.sqlite_synchronous)
+        self.event_store = EventStore(
+            self.cfg.events_url(), self.cfg.events.sqlite_synchronous, self.clock
+        )
         rec = self.cfg.recommend
         self.features = Features(
             open_online(data_dir, self.cfg), rec.feature_store_retry_seconds, rec.item_cache_seconds
         )
         self._push: Any = None
-        self.state: State = build_state(self.cfg, self.features, self.rules, self._purchases)
+        self.state: State = build_state(
+            self.cfg, self.features, self.rules, self._purchases, clock=self.clock
+        )
         self.reloads = ReloadSignal(self.cfg.serving_dir() / "reload.generation", self._rebuild)
         self.experiments = Experiments(
             open_experiment_store(data_dir, self.cfg.experiments_settings),
@@ -161,8 +168,8 @@ class Storefront:
     def recommend(self, body: RecommendRequest, /) -> RecommendResponse:
         """Recommendations for a shopper (user or session id) in a page context; the
         experiments the shopper is in may set the strategy or the model alias."""
-        started, at = time.perf_counter(), dt.datetime.now(dt.UTC)
         state = self.state
+        started, at = time.perf_counter(), state.clock.now()
         unit = body.user_id or body.session_id
         served = self._served(body.request_id)
         ctx = body.context
@@ -260,12 +267,12 @@ class Storefront:
     def price(self, body: PriceRequest, /) -> PriceResponse:
         """Current approved prices with their guardrail reasons and 30-day lowest price;
         items in a pricing experiment's current-price arm answer their feed price."""
-        at = dt.datetime.now(dt.UTC)
         state = self.state
+        at = state.clock.now()
         served = self._served(body.request_id)
         arms = self.experiments.for_items(body.item_ids, at)
         current = frozenset(i for i, a in arms.items() if a.setting("pricing_policy") == "current")
-        prices, unknown, degraded = state.prices.prices(body.item_ids, feed_only=current)
+        prices, unknown, degraded = state.prices.prices(body.item_ids, at, feed_only=current)
         for quote in prices:
             if quote.item_id in arms:
                 quote.variant = next(iter(arms[quote.item_id].names().values()))
@@ -331,12 +338,16 @@ class Storefront:
 
     @bentoml.api(route="/events")
     def events(self, body: EventsRequest, /) -> EventsResponse:
-        """Validate, persist (committed before the answer) and push a batch of events."""
+        """Validate, persist (committed before the answer) and push a batch of events;
+        events stamped further ahead of the service's clock than ``events.
+        max_future_seconds`` are refused (422, nothing of the batch stored)."""
         self.reloads.follow()
+        state = self.state
         rows = [e.model_dump() for e in body.events]
-        known = set(self.state.shop.categories) or None
+        known = set(state.shop.categories) or None
+        skew = dt.timedelta(seconds=self.cfg.events.max_future_seconds)
         try:
-            frame = validate_events(rows, known)
+            frame = validate_events(rows, known, state.clock.now(), skew)
         except InvalidEventError as exc:
             return _refuse(422, f"invalid request: {exc.field}: {exc.reason}", [exc.field])  # type: ignore[return-value]
         try:

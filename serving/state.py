@@ -23,6 +23,7 @@ from serving.prices import PriceBook
 from serving.recommend import Features, Recommender
 from serving.rules import BusinessRules
 from serving.shop import Shop
+from storefront.clock import Clock, SystemClock
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,8 @@ class State:
     forecasts: Forecasts
     degraded: list[str] = field(default_factory=list)
     built_at: float = field(default_factory=time.time)
+    clock: Clock = field(default_factory=SystemClock)
+    """Business time of every request on this state (the wall clock in production)."""
 
     def versions(self) -> dict[str, str]:
         """Alias -> model version served."""
@@ -167,8 +170,21 @@ def build_state(
     purchases: Any,
     previous: State | None = None,
     load_challenger: bool | None = None,
+    clock: Clock | None = None,
 ) -> State:
-    """Load feeds and models into a new state (parts that fail keep their old copy)."""
+    """Load feeds and models into a new state (parts that fail keep their old copy).
+
+    Args:
+        cfg: The service's settings.
+        features: The online feature reader (kept across states).
+        rules: The business rules.
+        purchases: ``(user_id, since) -> item ids`` bought through the service lately.
+        previous: The state this one replaces (its parts stand in for failed loads).
+        load_challenger: Also load ``@challenger`` (default: the settings say).
+        clock: Business time ("now") of the new state; default the previous state's
+            clock, else the wall clock.
+    """
+    clock = clock or (previous.clock if previous is not None else SystemClock())
     data_dir = cfg.resolved_data_dir()
     degraded: list[str] = []
     try:
@@ -199,7 +215,7 @@ def build_state(
     features.categories = sorted(set(shop.categories.values()))
     if features.cached and features.online is not None:
         features.refresh_items()  # the item table is fresh with every new state
-    recommender = Recommender(engines, shop, features, rules, cfg.recommend, purchases)
+    recommender = Recommender(engines, shop, features, rules, cfg.recommend, purchases, clock)
     return State(
         shop=shop,
         engines=engines,
@@ -207,4 +223,5 @@ def build_state(
         prices=PriceBook(data_dir, shop),
         forecasts=Forecasts(data_dir),
         degraded=degraded,
+        clock=clock,
     )

@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from serving.events import EventStore, InvalidEventError, validate_events
+from storefront.clock import FrozenClock
 from storefront.config import PROJECT_ROOT
 from tests.serving.client import Server, TrainedShop, call
 
@@ -47,6 +48,46 @@ def test_validation_names_row_and_column() -> None:
     with pytest.raises(InvalidEventError) as caught:
         validate_events(_rows(2, item="ghost"), {"i1"})
     assert caught.value.field == "events.0.item_id"
+
+
+def test_events_from_beyond_the_clock_skew_are_refused() -> None:
+    clock = FrozenClock(dt.datetime(2024, 3, 1, 12, tzinfo=dt.UTC))  # not the wall clock
+    skew = dt.timedelta(minutes=5)
+    rows = _rows(3, timestamp=clock.now())
+    rows[1]["timestamp"] = clock.now() + dt.timedelta(minutes=6)
+    with pytest.raises(InvalidEventError, match="in the future") as caught:
+        validate_events(rows, None, clock.now(), skew)
+    assert caught.value.field == "events.1.timestamp"
+    rows[1]["timestamp"] = clock.now() + dt.timedelta(minutes=4)
+    assert validate_events(rows, None, clock.now(), skew).height == 3, "within the skew"
+    clock.advance(minutes=2)
+    rows[2]["timestamp"] = clock.now() + dt.timedelta(minutes=6)
+    with pytest.raises(InvalidEventError) as caught:
+        validate_events(rows, None, clock.now(), skew)
+    assert caught.value.field == "events.2.timestamp"
+    assert validate_events(rows, None).height == 3, "no clock: no limit"
+
+
+@pytest.mark.slow
+def test_future_event_is_refused_and_nothing_of_its_batch_stored(
+    server: Server, trained_shop: TrainedShop
+) -> None:
+    """The service's clock is the wall clock; the default skew is 5 minutes."""
+    item = trained_shop.known_items[3]
+    now = dt.datetime.now(dt.UTC)
+    good = _rows(1, item=item, user="u-future", timestamp=now.isoformat())[0]
+    hour = (now + dt.timedelta(hours=1)).isoformat()
+    late = {**good, "event_id": uuid.uuid4().hex, "timestamp": hour}
+    status, answer = call(server.base, "/events", {"events": [good, late]})
+    assert status == 422, answer
+    assert answer["fields"] == ["events.1.timestamp"] and "events.1.timestamp" in answer["error"]
+    far = {**late, "timestamp": "2030-01-01T00:00:00+00:00"}
+    status, answer = call(server.base, "/events", {"events": [good, far]})
+    assert status == 422 and answer["fields"] == ["events.1.timestamp"], answer
+    soon = {**late, "timestamp": (now + dt.timedelta(minutes=2)).isoformat()}
+    status, answer = call(server.base, "/events", {"events": [good, soon]})
+    assert status == 200, answer
+    assert answer["accepted"] == 2 and answer["duplicates"] == 0, "the refused batch stored nothing"
 
 
 def _check_store(store: EventStore) -> None:

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from pathlib import Path
+from types import SimpleNamespace
+
 import numpy as np
 
+from serving.config import RecommendConfig
+from serving.engine import Engine
+from serving.events import EventStore, validate_events
+from serving.recommend import Features, Recommender
 from serving.rules import BusinessRules, Candidates, apply_rules
+from serving.shop import Shop
+from storefront.clock import FrozenClock
 
 
 def _ranked(categories: list[str], in_stock: list[bool] | None = None) -> Candidates:
@@ -42,3 +52,39 @@ def test_promoted_items_and_categories_move_up() -> None:
 
 def test_empty_candidates() -> None:
     assert apply_rules(_ranked([]), BusinessRules(), set(), k=3) == ([], [])
+
+
+def test_recently_bought_is_judged_against_the_clock(tmp_path: Path) -> None:
+    """ "Nothing bought in the last 30 days" counts back from the clock's now, not the
+    wall clock: bought 10 days before it is excluded, 40 days before is allowed, both for
+    purchases the model saw in training and for those received through ``/events``."""
+    now = dt.datetime(2024, 3, 1, 12, tzinfo=dt.UTC)  # long before the wall clock's now
+    clock = FrozenClock(now)
+    ago = {days: now - dt.timedelta(days=days) for days in (10, 40)}
+    engine = object.__new__(Engine)  # only the purchases as of training are needed
+    engine.item_ids = np.array(["i0", "i1", "i2", "i3"])
+    engine.index = {item: k for k, item in enumerate(engine.item_ids)}
+    engine.extras = SimpleNamespace(
+        purchases={"u1": (np.array([0, 1]), np.array([ago[10].timestamp(), ago[40].timestamp()]))}
+    )
+    store = EventStore(f"sqlite:///{tmp_path / 'events.db'}", clock=clock)
+    events = [
+        {"event_id": f"e{item}", "user_id": "u1", "session_id": "s1", "item_id": item,
+         "event_type": "purchase", "timestamp": at, "quantity": 1, "unit_price": 2.0}
+        for item, at in (("i2", ago[10]), ("i3", ago[40]))
+    ]  # fmt: skip
+    store.append(validate_events(events, None, clock.now(), dt.timedelta(minutes=5)))
+
+    def purchases(user_id: str, since: float) -> list[str]:
+        return store.recent_purchases(user_id, dt.datetime.fromtimestamp(since, dt.UTC))
+
+    recommender = Recommender(
+        {}, Shop({}, {}, []), Features(None), BusinessRules(), RecommendConfig(), purchases, clock
+    )
+    bought = recommender._bought(engine, "u1", [])
+    assert bought == {0, 2}, "bought 10 days before the clock's now; 40 days is long enough"
+    chosen, _ = apply_rules(_ranked(["a", "b", "c", "d"]), BusinessRules(), bought, k=4)
+    assert chosen == [1, 3]
+    clock.advance(days=25)  # the 10-day-old purchases are 35 days old now
+    assert recommender._bought(engine, "u1", []) == set()
+    store.close()
