@@ -4,34 +4,21 @@ worse on the same holdout (or when forced, which the promotion run records)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import mlflow
 import numpy as np
 import pandas as pd
-from mlflow import MlflowClient
 
 from storefront.feeds import read_feeds
 from training.recommender.config import RecommenderConfig
 from training.recommender.data import cases, temporal_split
 from training.recommender.metrics import judge
 from training.recommender.tracking import metric_key
-from training.registry import CHALLENGER, CHAMPION, alias_version
+from training.registry import Promotion, promote_on_holdout
 from training.tracking import use_experiment
 
-
-@dataclass(frozen=True)
-class Promotion:
-    """The outcome of ``models promote``."""
-
-    champion_before: str
-    challenger: str
-    metric: str
-    champion_score: float
-    challenger_score: float
-    promoted: bool
-    forced: bool
+__all__ = ["Promotion", "holdout_score", "promote"]
 
 
 def holdout_score(model_uri: str, data_dir: Path, cfg: RecommenderConfig) -> float:
@@ -54,33 +41,18 @@ def holdout_score(model_uri: str, data_dir: Path, cfg: RecommenderConfig) -> flo
 
 def promote(name: str, data_dir: Path, cfg: RecommenderConfig, force: bool = False) -> Promotion:
     """Compare challenger and champion on the same holdout; move ``champion`` if the
-    challenger is not worse on the primary metric, or if ``force``. Recorded as a run.
+    challenger is not worse on the primary metric, or if ``force``. Recorded as a run
+    (``FAILED`` when anything fails).
 
     Raises:
         ValueError: The model has no champion or no challenger.
     """
     use_experiment(cfg.tracking.tracking_uri, "promotions")
-    champion, challenger = alias_version(name, CHAMPION), alias_version(name, CHALLENGER)
-    if champion is None or challenger is None:
-        raise ValueError(f"model {name!r} needs both a champion and a challenger to promote")
     metric = cfg.evaluation.primary_metric
-    with mlflow.start_run(run_name=f"promote {name} v{challenger}"):
-        champion_score = holdout_score(f"models:/{name}@{CHAMPION}", data_dir, cfg)
-        challenger_score = holdout_score(f"models:/{name}@{CHALLENGER}", data_dir, cfg)
-        promoted = force or challenger_score >= champion_score
-        if promoted and challenger != champion:
-            MlflowClient().set_registered_model_alias(name, CHAMPION, challenger)
-
-        mlflow.log_params(
-            {"model": name, "champion_version": champion, "challenger_version": challenger,
-             "forced": force, "promoted": promoted, "metric": metric}
-        )  # fmt: skip
-        mlflow.log_metrics(
-            {
-                metric_key("champion", metric): champion_score,
-                metric_key("challenger", metric): challenger_score,
-            }
-        )
-    return Promotion(
-        champion, challenger, metric, champion_score, challenger_score, promoted, force
+    return promote_on_holdout(
+        name,
+        lambda uri: holdout_score(uri, data_dir, cfg),
+        metric,
+        force=force,
+        metric_names=(metric_key("champion", metric), metric_key("challenger", metric)),
     )
