@@ -10,7 +10,7 @@ import numpy as np
 import polars as pl
 
 from training.demand.config import DemandConfig
-from training.demand.features import CATEGORICAL, feature_columns
+from training.demand.features import CATEGORICAL, SERIES, feature_columns
 
 
 @dataclass
@@ -58,7 +58,7 @@ class DemandModel:
                 round (for tuning and pruning).
             callbacks: LightGBM callbacks of the mean model.
         """
-        train = rows.filter(~pl.col("censored")).tail(self.cfg.max_training_rows)
+        train = most_recent(rows.filter(~pl.col("censored")), self.cfg.max_training_rows)
         self.features = feature_columns(train)
         data = self._dataset(train)
         power = self.cfg.tweedie_variance_power
@@ -93,6 +93,29 @@ class DemandModel:
         return rows.select("item_id", "location_id", "period_start").with_columns(
             **{k: pl.Series(v) for k, v in out.items()}
         )
+
+
+def most_recent(rows: pl.DataFrame, limit: int) -> pl.DataFrame:
+    """At most ``limit`` rows, the most recent periods of every series: whole periods
+    are dropped from the oldest on (a cap never drops a series while it keeps older
+    periods of another). Rows keep their order.
+
+    Args:
+        rows: Model rows with ``period_start``.
+        limit: Most rows kept.
+
+    Returns:
+        ``rows`` from the earliest period at which the newest periods still fit in
+        ``limit``; when even the newest period has more rows, that period's rows by
+        series order, cut to ``limit``.
+    """
+    if rows.height <= limit:
+        return rows
+    per_period = rows.group_by("period_start").len().sort("period_start", descending=True)
+    fits = per_period.filter(pl.col("len").cum_sum() <= limit)
+    if fits.is_empty():
+        return rows.sort("period_start", *SERIES).tail(limit)
+    return rows.filter(pl.col("period_start") >= fits["period_start"].min())
 
 
 def quantile_name(q: float) -> str:
