@@ -37,7 +37,7 @@ benchmarks: install
 	$(BIN)/python benchmarks/forecast.py --dataset simulator
 	TZ=UTC $(BIN)/python benchmarks/pricing.py
 	$(BIN)/python benchmarks/experiments_validity.py
-	$(BIN)/python benchmarks/serving.py --data-dir data/feeds  # after make run
+	$(BIN)/python benchmarks/serving.py --data-dir data/shop  # after make run
 
 clean:
 	rm -rf $(VENV) data mlruns mlflow.db optuna.db .pytest_cache .ruff_cache

@@ -26,7 +26,7 @@ import _path  # (first: keeps this folder off the import path; pins the shop's d
 import numpy as np
 
 from features.build import build_features, compute_tables, reset_store
-from features.config import FeatureConfig, StoreConfig
+from features.config import FeatureConfig, StoreConfig, store_dir
 from features.definitions import feast_objects
 from features.online import OnlineFeatures
 from features.store import open_store
@@ -65,7 +65,7 @@ def latency(read: Any, users: list[str], items: list[str], reads: int, n: int) -
 
 def named_read_materialized(store: Any, data_dir: Path) -> Any:
     """The by-name baseline needs the item features view online: materialize it once."""
-    objects = feast_objects(data_dir / "feature_store", dt.timedelta(days=400))
+    objects = feast_objects(store_dir(data_dir), dt.timedelta(days=400))
     view = next(o for o in objects if getattr(o, "name", "") == ITEM.name)
     view.online = True
     store.apply([view])

@@ -30,6 +30,7 @@ import polars as pl
 
 from storefront.cli.live import start_service, stop_service
 from storefront.config import default_data_dir
+from storefront.workspace import Workspace
 
 GOAL_MS = 25.0
 TIMEOUT_S = 5.0
@@ -38,13 +39,14 @@ MAX_CONNECTIONS = 64
 
 def shoppers(data_dir: Path, n: int, seed: int = 0) -> list[bytes]:
     """Request bodies: 85% recent shoppers (by activity), 15% unknown; pages mixed."""
+    feeds = Workspace(data_dir)
     events = pl.read_parquet(
-        data_dir / "events.parquet", columns=["user_id", "item_id", "timestamp"]
+        feeds.feed_file("events.parquet"), columns=["user_id", "item_id", "timestamp"]
     )
     recent = events.filter(pl.col("timestamp") >= events["timestamp"].max() - pl.duration(days=14))
     users = recent["user_id"].to_list()
     items = recent["item_id"].to_list()
-    categories = pl.read_parquet(data_dir / "catalog.parquet")["category"].unique().to_list()
+    categories = pl.read_parquet(feeds.feed_file("catalog.parquet"))["category"].unique().to_list()
     rng = random.Random(seed)
     bodies = []
     for k in range(n):

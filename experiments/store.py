@@ -25,6 +25,7 @@ from experiments.attribution import KEY_COLUMNS, Attributed, attribute
 from experiments.config import Experiment, ExperimentsSettings
 from experiments.records import Exposure, Outcome
 from experiments.tables import experiments, exposures, metadata, outcomes
+from storefront.workspace import workspace
 
 EXPOSURE_SCHEMA = {
     "request_id": pl.String,
@@ -51,8 +52,8 @@ OUTCOME_SCHEMA = {
 
 
 def default_url(data_dir: Path) -> str:
-    """The embedded store beside the feeds: ``sqlite:///<data_dir>/experiments.db``."""
-    return f"sqlite:///{Path(data_dir).resolve() / 'experiments.db'}"
+    """The embedded store in the shop's state: ``sqlite:///<shop>/state/experiments.db``."""
+    return f"sqlite:///{workspace(data_dir).experiments_db}"
 
 
 def _naive_utc(moment: dt.datetime) -> dt.datetime:

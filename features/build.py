@@ -29,12 +29,11 @@ from features.pipelines.demand import demand_rows, sales_from_items
 from features.pipelines.item import item_features, pack_item_vectors
 from features.pipelines.recent import recent_activity
 from features.pipelines.user import user_features
-from features.store import open_store, ttl
+from features.store import STATE_FILE, open_store, ttl
 from features.tables import DEMAND, ITEM, ITEM_SERVING, RECENT, USER, USER_CATEGORY, Table
 from storefront.feeds import Feeds, read_feeds
 
 log = logging.getLogger(__name__)
-STATE_FILE = "state.json"
 
 Step = Callable[[str], None]
 """Progress callback: called with the name of each step as it starts."""
@@ -159,6 +158,7 @@ def build_features(
     with _timed(report, "materialize to the online store", step):
         _materialize(store, fresh, bootstrap=done is None)
     state["built_through"] = last_day.isoformat()
+    state["root"] = str(root.resolve())
     _write_state(root, state)
     report.built_through = last_day
     return report

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field
 
 from storefront.config import Settings
+from storefront.workspace import workspace
 
 
 class SegmentRule(Settings):
@@ -112,7 +113,6 @@ class FeatureConfig(Settings):
 def store_dir(data_dir: Path) -> Path:
     """Folder of the feature store (offline tables, registry, online store) of a shop.
 
-    It lives inside the feed directory and survives feed rewrites
-    (:data:`storefront.feeds.store.DERIVED_DIRS`).
+    It is part of the shop's state, so it survives feed refreshes.
     """
-    return Path(data_dir) / "feature_store"
+    return workspace(data_dir).feature_store

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import os
 import time
@@ -10,6 +11,9 @@ import warnings
 from pathlib import Path
 
 from features.config import StoreConfig, store_dir
+
+STATE_FILE = "state.json"
+"""Build state of a store: the last day built and the folder its sources point at."""
 
 
 def _utc_process() -> None:
@@ -64,7 +68,32 @@ def open_store(data_dir: Path, cfg: StoreConfig) -> object:
     logging.getLogger("feast").setLevel(logging.WARNING)  # it logs every registry refresh
     from feast import FeatureStore
 
-    return FeatureStore(config=repo_config(data_dir, cfg))
+    store = FeatureStore(config=repo_config(data_dir, cfg))
+    _follow_relocation(store, store_dir(data_dir).resolve(), cfg)
+    return store
+
+
+def _follow_relocation(store: object, root: Path, cfg: StoreConfig) -> None:
+    """Re-register the offline sources of a store whose folder moved.
+
+    Feast keeps each source's absolute path in the registry; a shop folder moved into
+    the current layout (or copied elsewhere) would point its point-in-time joins at the
+    old place. The build state records the folder it was registered from.
+    """
+    path = root / STATE_FILE
+    if not path.exists():
+        return
+    state = json.loads(path.read_text())
+    if state.get("root") == str(root):
+        return
+    from features.definitions import feast_objects
+
+    logging.getLogger(__name__).info("feature store moved to %s: re-registering sources", root)
+    store.apply(feast_objects(root, ttl(cfg)))  # type: ignore[attr-defined]
+    state["root"] = str(root)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(state, indent=2))
+    tmp.replace(path)
 
 
 def ttl(cfg: StoreConfig) -> dt.timedelta:

@@ -13,6 +13,7 @@ from pathlib import Path
 from pydantic import Field
 
 from storefront.config import Settings, default_data_dir, load_config
+from storefront.workspace import Workspace, workspace
 
 CONFIG_ENV = "STOREFRONT_SERVING_CONFIG"
 """Explicit serving YAML (set by ``storefront serve --config``)."""
@@ -105,7 +106,7 @@ class ServingConfig(Settings):
     """Key of the /admin endpoints (``$STOREFRONT_ADMIN_KEY`` wins); none: admin refused."""
     pseudonym_key: str | None = None
     """HMAC key for user ids in logs and experiment units (``$STOREFRONT_PSEUDONYM_KEY``
-    wins); none: a random key kept in ``<data_dir>/serving/pseudonym.key``."""
+    wins); none: a random key kept in the shop's state (``serving/pseudonym.key``)."""
     workers: int = Field(default=1, ge=1)
     """Server processes (each loads the models; a reload reaches all of them)."""
     threads: int = Field(default=4, ge=1)
@@ -124,26 +125,30 @@ class ServingConfig(Settings):
             return default_data_dir()
         return Path(self.data_dir)
 
+    def workspace(self) -> Workspace:
+        """The shop folder's paths (moved into the current layout on first use)."""
+        return workspace(self.resolved_data_dir())
+
     def serving_dir(self) -> Path:
-        """``<data_dir>/serving``: local model copies and the event database."""
-        return self.resolved_data_dir() / "serving"
+        """The shop's serving state: local model copies, event database, pseudonym key."""
+        return self.workspace().serving
 
     def events_url(self) -> str:
         """The event store's database URL."""
-        return self.events.url or f"sqlite:///{(self.serving_dir() / 'events.db').resolve()}"
+        return self.events.url or f"sqlite:///{self.workspace().event_log}"
 
     def resolved_admin_key(self) -> str | None:
         return os.environ.get(ADMIN_KEY_ENV) or self.admin_key
 
     def resolved_pseudonym_key(self) -> str:
         """The HMAC key of user ids: the environment, the file, else a random key kept
-        in ``<data_dir>/serving/pseudonym.key`` (owner-only), so that pseudonyms — and
+        in the shop's state (owner-only), so that pseudonyms — and
         the experiment variants assigned by them — survive restarts and agree between
         workers."""
         given = os.environ.get(PSEUDONYM_KEY_ENV) or self.pseudonym_key
         if given:
             return given
-        path = self.serving_dir() / "pseudonym.key"
+        path = self.workspace().pseudonym_key
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(f".{os.getpid()}.tmp")

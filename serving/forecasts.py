@@ -31,9 +31,9 @@ class Forecasts:
         self._lock = threading.Lock()
 
     def _table(self) -> dict[str, pl.DataFrame]:
-        from training.demand.forecast import FORECAST_FILE, read_forecasts
+        from training.demand.forecast import forecast_path, read_forecasts
 
-        path = self.data_dir / FORECAST_FILE
+        path = forecast_path(self.data_dir)
         if not path.exists():
             raise FileNotFoundError(f"no demand forecasts in {self.data_dir}")
         stamp = path.stat().st_mtime

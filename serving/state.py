@@ -200,7 +200,7 @@ def build_state(
     engines: dict[str, Engine] = {}
     for alias, name in zip(aliases, ("champion", "challenger"), strict=False):
         try:
-            loaded = load_alias(cfg.models, alias, cfg.serving_dir() / "models")
+            loaded = load_alias(cfg.models, alias, cfg.workspace().model_copies)
             engines[name] = Engine(loaded)
             if loaded.source != "registry":
                 degraded.append(f"{name}_from_local_copy")

@@ -16,6 +16,7 @@ import polars as pl
 
 from simulator.config import SimulationConfig
 from simulator.world import World, day_index, traffic_multiplier
+from storefront.workspace import workspace
 
 TRUTH_FILE = "ground_truth.npz"
 
@@ -44,10 +45,11 @@ class GroundTruth:
 
     @classmethod
     def load(cls, path: Path | str) -> GroundTruth:
-        """Read a truth file written by :meth:`save` (a file or a feed directory)."""
+        """Read a truth file written by :meth:`save` (the file, or a shop folder whose
+        feeds came from the simulator)."""
         path = Path(path)
         if path.is_dir():
-            path = path / TRUTH_FILE
+            path = workspace(path).feed_file(TRUTH_FILE)
         with np.load(path, allow_pickle=False) as data:
             cfg = SimulationConfig.model_validate(json.loads(str(data["config"])))
             world = World(**{k: data[k] for k in data.files if k != "config"})

@@ -30,8 +30,9 @@ def config_dir() -> Path:
 
 
 def default_data_dir() -> Path:
-    """Default feed directory of the main job (``$STOREFRONT_DATA_DIR`` or ``data/feeds``)."""
-    return Path(os.environ.get("STOREFRONT_DATA_DIR", PROJECT_ROOT / "data" / "feeds"))
+    """Default shop folder of the main job (``$STOREFRONT_DATA_DIR`` or ``data/shop``); its
+    layout is :mod:`storefront.workspace`'s business."""
+    return Path(os.environ.get("STOREFRONT_DATA_DIR", PROJECT_ROOT / "data" / "shop"))
 
 
 def shared_data_dir() -> Path:

@@ -12,10 +12,11 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 import typer
 from rich.logging import RichHandler
 
-from storefront.config import ConfigError
+from storefront.config import ConfigError, default_data_dir
 from storefront.feeds import Feeds, FeedValidationError
 from storefront.progress import console
 from storefront.summary import summary_tables
+from storefront.workspace import Workspace
 
 app = typer.Typer(
     help="Storefront ML: recommendations and dynamic pricing for online shops.",
@@ -67,6 +68,12 @@ def main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> N
         format="%(message)s",
         handlers=[RichHandler(console=console, show_path=False)],
     )
+
+
+def shop(data_dir: Path | None) -> Path:
+    """The shop folder a command works on (``--data-dir``, else the default), which must
+    exist: a mistyped folder is an error, never a new empty shop."""
+    return Workspace.open(data_dir or default_data_dir()).root
 
 
 def print_summary(feeds: Feeds, data_dir: Path) -> None:

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from storefront.cli.common import DataDir, app, user_errors
-from storefront.config import default_data_dir
+from storefront.cli.common import DataDir, app, shop, user_errors
 from storefront.progress import progress_bar
+from storefront.workspace import workspace
 
 if TYPE_CHECKING:
     from experiments.config import ExperimentsSettings
@@ -25,7 +25,7 @@ DbUrl = Annotated[
     typer.Option(
         "--db-url",
         help="Experiment store URL (default: db_url in configs/experiments.yaml, else "
-        "sqlite:///<data-dir>/experiments.db).",
+        "the shop's state/experiments.db).",
     ),
 ]
 SettingsYaml = Annotated[
@@ -44,7 +44,9 @@ def _store(
     settings = load_settings(settings_path)
     if db_url:
         settings = settings.model_copy(update={"db_url": db_url})
-    return ExperimentStore.open(data_dir or default_data_dir(), settings), settings
+    if settings.db_url:
+        return ExperimentStore(settings.db_url), settings
+    return ExperimentStore.open(shop(data_dir), settings), settings
 
 
 def _headline(comparison: dict[str, Any], sequential: dict[str, Any]) -> str:
@@ -162,7 +164,7 @@ def report_command(
     store, cfg = _store(data_dir, db_url, settings)
     with progress_bar(f"analysing {name}", None):
         report = build_report(store, name, cfg)
-    folder = out or (data_dir or default_data_dir()) / "reports" / name
+    folder = out or workspace(shop(data_dir)).reports / name
     json_path, html_path = write_report(report, folder)
     primary = report["experiment"]["primary_metric"]
     srm = report["srm"]
@@ -207,12 +209,12 @@ def simulate_experiments(
 
     from experiments.config import load_experiment
     from experiments.report import build_report, write_report
-    from experiments.traffic import TrafficConfig, home_feed, pricing
-    from simulator.truth import GroundTruth
+    from simulator.traffic import TrafficConfig, home_feed, pricing
+    from simulator.truth import TRUTH_FILE, GroundTruth
     from storefront.config import config_dir, load_config
 
     cfg = load_config(TrafficConfig, traffic, name="traffic")
-    truth = GroundTruth.load(data_dir)
+    truth = GroundTruth.load(workspace(data_dir).feed_file(TRUTH_FILE))
     store, settings = _store(data_dir, None, settings_path)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
     client = httpx.Client(base_url=url, timeout=30.0)
@@ -252,7 +254,7 @@ def simulate_experiments(
         finally:  # a failed run leaves no experiment running
             store.stop(experiment.name)
         report = build_report(store, experiment.name, settings)
-        _, html_path = write_report(report, data_dir / "reports" / experiment.name)
+        _, html_path = write_report(report, workspace(data_dir).reports / experiment.name)
         control, treatment = (v.name for v in experiment.variants[:2])
         primary = report["experiment"]["primary_metric"]
         measured = report["metrics"].get(primary, {}).get("comparisons", {}).get(treatment)
@@ -286,7 +288,7 @@ def simulate_experiments(
             f"({expected.events:,} events)"
         )
         typer.echo(f"  report: {html_path}")
-    (data_dir / "reports" / "simulated.json").write_text(json.dumps(results, indent=2))
+    (workspace(data_dir).reports / "simulated.json").write_text(json.dumps(results, indent=2))
     return results
 
 
@@ -296,10 +298,11 @@ def _policy_prices(data_dir: Path, experiment: Any, start: Any) -> dict[str, dic
     import datetime as dt
 
     from training.pricing.inputs import feed_prices
-    from training.pricing.publish import current_prices
+    from training.pricing.ledger import prices_in_force
 
     feed = dict(feed_prices(data_dir, start - dt.timedelta(days=1)).iter_rows())
-    published = dict(current_prices(data_dir).select("item_id", "price").iter_rows())
+    in_force = prices_in_force(data_dir, dt.datetime.now(dt.UTC))  # what the service serves now
+    published = dict(in_force.select("item_id", "price").iter_rows())
     return {
         v.name: feed if v.pricing_policy == "current" else feed | published
         for v in experiment.variants
@@ -319,4 +322,4 @@ def simulate_command(
     """Drive simulated shoppers (the shop's ground truth) against the running service:
     the home-feed ranker against popularity, and optimised against current prices (by
     item); print each report's lift beside the lift the truth implies."""
-    simulate_experiments(data_dir or default_data_dir(), url, traffic, settings)
+    simulate_experiments(shop(data_dir), url, traffic, settings)

@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from storefront.cli.common import DataDir, app, user_errors
-from storefront.config import default_data_dir, load_config
+from storefront.cli.common import DataDir, app, shop, user_errors
+from storefront.config import load_config
 from storefront.progress import console, progress_bar
 
 features_app = typer.Typer(help="The feature store: build, inspect.", no_args_is_help=True)
@@ -67,4 +67,4 @@ def features_build_command(
 ) -> None:
     """Compute feature tables from the feeds, apply them to Feast and materialize the new
     rows (incremental: a second run adds only what is new)."""
-    build_features(data_dir or default_data_dir(), config, rebuild)
+    build_features(shop(data_dir), config, rebuild)

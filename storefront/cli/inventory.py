@@ -9,8 +9,8 @@ import polars as pl
 import typer
 from rich.table import Table
 
-from storefront.cli.common import DataDir, app, user_errors, write_table
-from storefront.config import default_data_dir, load_config
+from storefront.cli.common import DataDir, app, shop, user_errors, write_table
+from storefront.config import load_config
 from storefront.progress import console, progress_bar
 
 inventory_app = typer.Typer(help="Stock: replenishment alerts.", no_args_is_help=True)
@@ -61,4 +61,4 @@ def alerts_command(
     """Items at risk of a stock-out (stock position under the reorder point: forecast
     over the lead time plus safety stock from the forecast quantiles) and overstocked
     items (days of cover)."""
-    inventory_alerts(data_dir or default_data_dir(), config, out, rows)
+    inventory_alerts(shop(data_dir), config, out, rows)

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from storefront.cli.common import DataDir, app, user_errors
-from storefront.config import default_data_dir, load_config
+from storefront.cli.common import DataDir, app, shop, user_errors
+from storefront.config import load_config
 from storefront.progress import progress_bar
 
 models_app = typer.Typer(help="The model registry: aliases and promotion.", no_args_is_help=True)
@@ -40,14 +40,14 @@ def models_promote_command(
 
         demand = load_config(DemandConfig, config, name="demand")
         with progress_bar(f"comparing {name}@challenger with {name}@champion", None):
-            result = promote_demand(name, data_dir or default_data_dir(), demand, force=force)
+            result = promote_demand(name, shop(data_dir), demand, force=force)
     else:
         from training.recommender.config import RecommenderConfig
         from training.recommender.registry import promote
 
         cfg = load_config(RecommenderConfig, config, name="recommender")
         with progress_bar(f"comparing {name}@challenger with {name}@champion", None):
-            result = promote(name, data_dir or default_data_dir(), cfg, force=force)
+            result = promote(name, shop(data_dir), cfg, force=force)
     note = " (lower is better)" if result.lower_is_better else ""
     typer.echo(
         f"{result.metric}{note}: champion v{result.champion_before} "

@@ -16,6 +16,7 @@ from storefront.cli.train import train_demand, train_elasticity, train_recommend
 from storefront.config import default_data_dir
 from storefront.feeds import read_feeds
 from storefront.progress import console, progress_bar
+from storefront.workspace import workspace
 
 QUICKSTART_APPROVER = "quickstart (demo sign-off)"
 
@@ -72,7 +73,7 @@ def _serve_and_test(data_dir: Path, port: int) -> None:
     from storefront.config import config_dir
     from training.tracking import tracking_uri
 
-    log = data_dir / "serving" / "service.log"
+    log = workspace(data_dir).service_log
     with progress_bar(f"starting the service on port {port} (log: {log})", None):
         _SERVICE.append(start_service(data_dir, port, log))
     try:
@@ -85,8 +86,8 @@ def _serve_and_test(data_dir: Path, port: int) -> None:
     console.print(
         f"[bold]the shop is served at {url}[/]\n"
         f"  Swagger UI: {url}/   OpenAPI: {url}/docs.json\n"
-        f"  experiment reports: {url}/reports/<name>, and under {data_dir / 'reports'}\n"
-        f"  price proposal reports: {data_dir / 'pricing' / 'proposals'}/*.html\n"
+        f"  experiment reports: {url}/reports/<name>, and under {workspace(data_dir).reports}\n"
+        f"  price proposal reports: {workspace(data_dir).proposals}/*.html\n"
         f"  MLflow UI: .venv/bin/mlflow ui --backend-store-uri {tracking_uri(None)}"
         f" (then http://127.0.0.1:5000)"
     )
@@ -110,8 +111,9 @@ def _validate(data_dir: Path) -> None:
 
 
 def _price(data_dir: Path) -> None:
-    from training.pricing.proposals import approve
+    import datetime as dt
+
+    from training.pricing.actions import approve
 
     proposal_id = propose_prices(data_dir, None, None)
-    count = approve(data_dir, proposal_id, QUICKSTART_APPROVER)
-    typer.echo(f"published {count:,} prices for serving, approved by {QUICKSTART_APPROVER}")
+    typer.echo(approve(data_dir, proposal_id, QUICKSTART_APPROVER, dt.datetime.now(dt.UTC)).note)

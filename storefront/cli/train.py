@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from storefront.cli.common import DataDir, app, user_errors, write_table
-from storefront.config import default_data_dir, load_config
+from storefront.cli.common import DataDir, app, shop, user_errors, write_table
+from storefront.config import load_config
 from storefront.progress import console, progress_bar
 
 train_app = typer.Typer(help="Train and evaluate models.", no_args_is_help=True)
@@ -83,9 +83,7 @@ def train_recommender_command(
 ) -> None:
     """Fit the baselines, the sequential model and the re-ranker, judge them on the same
     temporal split (full ranking), record the run in MLflow and register the model."""
-    train_recommender(
-        data_dir or default_data_dir(), config, "recommender", metrics_out, trials if tune else 0
-    )
+    train_recommender(shop(data_dir), config, "recommender", metrics_out, trials if tune else 0)
 
 
 def train_demand(
@@ -140,7 +138,7 @@ def train_demand_command(
 ) -> None:
     """Fit the global LightGBM demand model (tweedie mean, P10/P50/P90 quantiles) on the
     feature store's demand rows and judge it on the last horizon against seasonal naive."""
-    train_demand(data_dir or default_data_dir(), config, metrics_out, trials if tune else 0)
+    train_demand(shop(data_dir), config, metrics_out, trials if tune else 0)
 
 
 def train_elasticity(data_dir: Path, config: Path | None, estimates_out: Path | None) -> None:
@@ -200,4 +198,4 @@ def train_elasticity_command(
 ) -> None:
     """Estimate own-price elasticities by double machine learning (cross-fitted LightGBM
     nuisance models, Poisson residual regression, shrinkage to the category)."""
-    train_elasticity(data_dir or default_data_dir(), config, estimates_out)
+    train_elasticity(shop(data_dir), config, estimates_out)

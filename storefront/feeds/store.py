@@ -1,10 +1,12 @@
-"""Reading and writing feed directories.
+"""Reading and writing a shop's feeds.
 
-A feed directory holds ``events.parquet``, ``catalog.parquet``, ``inventory.parquet``,
-``prices.parquet`` and ``sales.parquet`` (each optional where a pipeline does not need it),
-plus any side files a source adds (the simulator's ``ground_truth.npz``). Writes are
-all-or-nothing: everything is validated, written to a temporary sibling folder, and only
-then swapped in by rename, so a failed load leaves the previous data untouched.
+The feeds of a shop folder (:class:`storefront.workspace.Workspace`, ``feeds/``) are
+``events.parquet``, ``catalog.parquet``, ``inventory.parquet``, ``prices.parquet`` and
+``sales.parquet`` (each optional where a pipeline does not need it), plus any side files
+a source adds (the simulator's ``ground_truth.npz``). Writes are all-or-nothing:
+everything is validated, written to a temporary sibling folder, and only then swapped in
+by rename, so a failed load leaves the previous feeds untouched. Only the feed folder is
+replaced: the shop's state (``state/``) is never touched by a refresh.
 """
 
 from __future__ import annotations
@@ -21,12 +23,9 @@ import polars as pl
 
 from storefront.feeds.schemas import FEED_NAMES, SCHEMAS
 from storefront.feeds.validate import FeedValidationError, validate_feeds
+from storefront.workspace import Workspace
 
 log = logging.getLogger(__name__)
-
-DERIVED_DIRS: tuple[str, ...] = ("feature_store",)
-"""Sub-folders derived from the feeds (not feeds themselves) that survive a feed rewrite,
-so that incremental pipelines can pick up where they left off."""
 
 
 @dataclass(frozen=True)
@@ -51,10 +50,10 @@ class Feeds:
 
 
 def read_feeds(data_dir: Path | str, required: Iterable[str] = ()) -> Feeds:
-    """Read and validate every feed present in ``data_dir``.
+    """Read and validate every feed present in the shop folder ``data_dir``.
 
     Args:
-        data_dir: The feed directory.
+        data_dir: The shop folder.
         required: Feed names the caller cannot do without.
 
     Returns:
@@ -64,12 +63,10 @@ def read_feeds(data_dir: Path | str, required: Iterable[str] = ()) -> Feeds:
         FileNotFoundError: ``data_dir`` does not exist.
         FeedValidationError: A required feed is missing or a feed breaks the contract.
     """
-    data_dir = Path(data_dir)
-    if not data_dir.is_dir():
-        raise FileNotFoundError(f"feed directory {data_dir} does not exist")
+    workspace = Workspace.open(data_dir)
     frames: dict[str, pl.DataFrame] = {}
     for name in FEED_NAMES:
-        path = data_dir / SCHEMAS[name].file_name
+        path = workspace.feed_file(SCHEMAS[name].file_name)
         if path.exists():
             try:
                 frames[name] = pl.read_parquet(path)
@@ -78,7 +75,7 @@ def read_feeds(data_dir: Path | str, required: Iterable[str] = ()) -> Feeds:
     feeds = Feeds(**validate_feeds(frames))
     feeds.require(*required)
     if feeds.inventory is None and feeds.events is not None:
-        log.info("no inventory feed in %s: stock is treated as unlimited", data_dir)
+        log.info("no inventory feed in %s: stock is treated as unlimited", workspace.feeds)
     return feeds
 
 
@@ -87,11 +84,12 @@ def write_feeds(
     data_dir: Path | str,
     side_files: Mapping[str, Callable[[Path], None]] | None = None,
 ) -> Feeds:
-    """Validate ``feeds`` and replace ``data_dir`` with them in one rename.
+    """Validate ``feeds`` and replace the shop's feed folder with them in one rename.
 
     Args:
         feeds: The tables to write.
-        data_dir: Destination folder; its previous content is replaced only on success.
+        data_dir: The shop folder (made when new); its previous feeds are replaced only
+            on success, and its state is never touched.
         side_files: Extra files to write alongside, as ``{file name: writer(path)}``.
 
     Returns:
@@ -102,16 +100,15 @@ def write_feeds(
     """
     frames = feeds.present() if isinstance(feeds, Feeds) else dict(feeds)
     clean = Feeds(**validate_feeds(frames))
-    data_dir = Path(data_dir).resolve()
-    data_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = data_dir.parent / f".{data_dir.name}.tmp-{uuid.uuid4().hex[:8]}"
+    target = Workspace.open(data_dir, create=True).feeds
+    tmp = target.parent / f".{target.name}.tmp-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
     try:
         for name, table in clean.present().items():
             table.write_parquet(tmp / SCHEMAS[name].file_name, compression="zstd")
         for file_name, writer in (side_files or {}).items():
             writer(tmp / file_name)
-        _swap_in(tmp, data_dir)
+        _swap_in(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -119,26 +116,15 @@ def write_feeds(
 
 
 def _swap_in(new: Path, target: Path) -> None:
-    """Replace ``target`` with ``new`` by renames, restoring the old copy on failure.
-
-    Derived sub-folders (:data:`DERIVED_DIRS`) move from the old copy into the new one.
-    """
+    """Replace ``target`` with ``new`` by renames, restoring the old copy on failure."""
     if not target.exists():
         os.rename(new, target)
         return
-    kept = [name for name in DERIVED_DIRS if (target / name).is_dir() and not (new / name).exists()]
-    for name in kept:
-        os.rename(target / name, new / name)
     old = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:8]}"
+    os.rename(target, old)
     try:
-        os.rename(target, old)
-        try:
-            os.rename(new, target)
-        except OSError:
-            os.rename(old, target)
-            raise
+        os.rename(new, target)
     except OSError:
-        for name in kept:
-            os.rename(new / name, target / name)
+        os.rename(old, target)
         raise
     shutil.rmtree(old, ignore_errors=True)

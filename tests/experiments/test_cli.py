@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from storefront.cli import app
 from storefront.config import PROJECT_ROOT
+from storefront.workspace import Workspace
 
 runner = CliRunner()
 FEED = str(PROJECT_ROOT / "configs" / "experiments" / "home_feed_ranker.yaml")
@@ -71,7 +72,7 @@ def test_db_url_points_at_another_store(tmp_path) -> None:
     url = f"sqlite:///{tmp_path / 'elsewhere.db'}"
     assert _run("create", FEED, "--db-url", url, "--data-dir", str(tmp_path / "d")).exit_code == 0
     assert (tmp_path / "elsewhere.db").exists()
-    assert not (tmp_path / "d" / "experiments.db").exists()
+    assert not Workspace(tmp_path / "d").experiments_db.exists()
 
 
 @pytest.mark.parametrize(

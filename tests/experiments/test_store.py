@@ -14,6 +14,7 @@ from experiments.records import Exposure, Outcome
 from experiments.store import ExperimentStore
 from experiments.tables import exposures, outcomes
 from storefront.config import PROJECT_ROOT
+from storefront.workspace import Workspace
 
 AT = dt.datetime(2026, 12, 2, 10, tzinfo=dt.UTC)
 
@@ -29,10 +30,10 @@ def test_sqlite_runs_in_wal_mode_with_full_sync(store) -> None:
         assert conn.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
 
 
-def test_default_store_lives_in_the_data_dir(tmp_path) -> None:
-    store = ExperimentStore.open(tmp_path / "feeds")
+def test_default_store_lives_in_the_shops_state(tmp_path) -> None:
+    store = ExperimentStore.open(tmp_path / "shop")
     assert store.list() == []
-    assert (tmp_path / "feeds" / "experiments.db").exists()
+    assert Workspace(tmp_path / "shop").experiments_db.exists()
 
 
 def test_create_list_stop(store, experiment) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +23,7 @@ from simulator import Simulation
 from storefront.cli import app
 from storefront.config import PROJECT_ROOT
 from storefront.feeds import Feeds, write_feeds
+from storefront.workspace import Workspace
 
 
 def _cut(feeds: Feeds, until: dt.date) -> dict[str, pl.DataFrame]:
@@ -106,3 +108,29 @@ def test_feast_cli_reads_the_repo_folder(built_dir: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     assert "user_features" in done.stdout
+
+
+def test_a_store_moved_into_the_new_layout_still_joins(
+    shop: Simulation, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A shop folder of the first layout (feeds and ``feature_store/`` side by side) is
+    moved in on first use, and Feast's sources follow it: joins read the new place."""
+    from features.training_sets import training_set
+    from storefront import workspace as layout
+
+    built = tmp_path_factory.mktemp("moved") / "new"
+    write_feeds(shop.feeds, built)
+    build_features(built, FeatureConfig())
+    old = built.with_name("old")  # the first layout, with the store registered at `built`
+    old.mkdir()
+    for part in Workspace(built).feeds.iterdir():
+        part.rename(old / part.name)
+    store_dir(built).rename(old / "feature_store")
+    shutil.rmtree(built)
+    layout._migrated.discard(old.resolve())
+
+    store = open_store(old, FeatureConfig().store)
+    assert store_dir(old).is_relative_to(Workspace(old).state)
+    rows = shop.feeds.events.head(20).select("user_id", event_timestamp=pl.col("timestamp"))
+    got = training_set(store, rows, ["user_features:frequency"])
+    assert got.height == rows.height

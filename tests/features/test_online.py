@@ -8,6 +8,7 @@ from typing import Any
 import polars as pl
 import pytest
 
+from features.config import store_dir
 from features.online import MAX_ITEMS, OnlineFeatures
 from features.tables import ITEM
 from simulator import Simulation
@@ -19,7 +20,7 @@ def reader(store: Any) -> OnlineFeatures:
 
 
 def _latest_items(built_dir: Path) -> pl.DataFrame:
-    table = pl.read_parquet(ITEM.offline_dir(built_dir / "feature_store") / "*.parquet")
+    table = pl.read_parquet(ITEM.offline_dir(store_dir(built_dir)) / "*.parquet")
     return table.sort("event_timestamp").group_by("item_id").last()
 
 

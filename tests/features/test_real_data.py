@@ -8,12 +8,13 @@ import polars as pl
 import pytest
 
 from features.build import build_features
-from features.config import FeatureConfig
+from features.config import FeatureConfig, store_dir
 from features.online import OnlineFeatures
 from features.store import open_store
 from features.tables import DEMAND, RECENT, USER, USER_CATEGORY
 from loaders import load
 from storefront.feeds import write_feeds
+from storefront.workspace import Workspace
 
 pytestmark = [pytest.mark.real_data, pytest.mark.slow]
 
@@ -30,10 +31,10 @@ def test_online_retail_builds_every_table(retail_dir: Path) -> None:
     assert report.new_rows[RECENT.name] == 4334, "one recent-activity row per customer"
     assert all(report.new_rows[t.name] > 0 for t in (USER, USER_CATEGORY, DEMAND))
 
-    users = pl.read_parquet(USER.offline_dir(retail_dir / "feature_store") / "*.parquet")
+    users = pl.read_parquet(USER.offline_dir(store_dir(retail_dir)) / "*.parquet")
     last = users.filter(pl.col("event_timestamp") == pl.col("event_timestamp").max())
     assert last.height == 4334
-    events = pl.read_parquet(retail_dir / "events.parquet")
+    events = pl.read_parquet(Workspace(retail_dir).feed_file("events.parquet"))
     invoices = events.group_by("user_id").agg(pl.col("session_id").n_unique().alias("orders"))
     check = last.join(invoices, on="user_id")
     assert (check["frequency"] == check["orders"]).all()

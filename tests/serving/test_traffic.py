@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from storefront.cli import app
+from storefront.workspace import Workspace
 from tests.serving.client import Server, TrainedShop
 
 pytestmark = pytest.mark.slow
@@ -41,7 +42,7 @@ def test_simulated_shoppers_fill_both_reports(setup, trained_shop: TrainedShop) 
     ])  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "the truth implies" in result.output
-    summary = json.loads((trained_shop.data_dir / "reports" / "simulated.json").read_text())
+    summary = json.loads((Workspace(trained_shop.data_dir).reports / "simulated.json").read_text())
     feed, pricing = summary["home_feed_ranker"], summary["pricing_optimiser"]
     assert set(feed["served_true_means"]) == {"control", "treatment"}
     assert set(pricing["true_effect"]) == {"current", "optimised"}

@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 from simulator import TRUTH_FILE, GroundTruth, Simulation
+from storefront.workspace import Workspace
 
 
 def test_truth_round_trips_through_the_feed_directory(
@@ -19,7 +20,7 @@ def test_truth_round_trips_through_the_feed_directory(
     assert loaded.cfg == small_sim.truth.cfg
     assert loaded.items_frame().equals(small_sim.truth.items_frame())
     assert loaded.users_frame().equals(small_sim.truth.users_frame())
-    assert (feed_dir / TRUTH_FILE).exists()
+    assert Workspace(feed_dir).feed_file(TRUTH_FILE).exists()
 
 
 def test_truth_describes_the_catalogue(small_sim: Simulation) -> None:

@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from storefront.cli import app
+from storefront.workspace import Workspace
 
 runner = CliRunner()
 
@@ -26,7 +27,7 @@ def test_simulate_writes_feeds_and_truth(tmp_path: Path, small_yaml: Path) -> No
     out = tmp_path / "shop"
     result = runner.invoke(app, ["simulate", "--data-dir", str(out), "--config", str(small_yaml)])
     assert result.exit_code == 0, result.output
-    assert {p.name for p in out.iterdir()} == {
+    assert {p.name for p in Workspace(out).feeds.iterdir()} == {
         "events.parquet",
         "catalog.parquet",
         "inventory.parquet",
@@ -42,10 +43,10 @@ def test_validate_accepts_good_and_refuses_corrupt_feeds(feed_dir: Path) -> None
     assert ok.exit_code == 0, ok.output
     assert "valid" in ok.output
 
-    catalog = pl.read_parquet(feed_dir / "catalog.parquet")
-    catalog.with_columns(
+    path = Workspace(feed_dir).feed_file("catalog.parquet")
+    pl.read_parquet(path).with_columns(
         base_price=pl.when(pl.int_range(pl.len()) == 12).then(0.0).otherwise("base_price")
-    ).write_parquet(feed_dir / "catalog.parquet")
+    ).write_parquet(path)
     bad = runner.invoke(app, ["validate", "--data-dir", str(feed_dir)])
     assert bad.exit_code == 1
     assert "catalog.parquet, row 12, column 'base_price'" in " ".join(bad.output.split())
@@ -84,7 +85,7 @@ def test_quickstart_simulates_validates_and_summarises(tmp_path: Path, small_yam
     assert "features built through" in result.output
     assert "final" in result.output and "registered version" in result.output
     assert "estimates kept for pricing" in result.output
-    assert len(list((out / "pricing" / "proposals").glob("*.html"))) == 1
+    assert len(list(Workspace(out).proposals.glob("*.html"))) == 1
     assert "prices for serving" in result.output and "at risk of a stock-out" in result.output
 
 
@@ -96,7 +97,7 @@ def test_load_writes_a_valid_feed_directory_and_reports_drops(tmp_path: Path) ->
     assert {"cancellation", "missing_customer", "kept"} <= set(result.output.split())
     check = runner.invoke(app, ["validate", "--data-dir", str(out)])
     assert check.exit_code == 0, check.output
-    assert sorted(p.name for p in out.iterdir()) == [
+    assert sorted(p.name for p in Workspace(out).feeds.iterdir()) == [
         "catalog.parquet",
         "events.parquet",
         "prices.parquet",

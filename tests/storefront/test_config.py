@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from typer.testing import CliRunner
 
 from experiments.config import Experiment, ExperimentsSettings, load_experiment
-from experiments.traffic import TrafficConfig
+from simulator.traffic import TrafficConfig
 from features.config import FeatureConfig
 from serving.config import ServingConfig
 from serving.rules import BusinessRules
@@ -97,7 +97,7 @@ MODELS: dict[str, type[BaseModel]] = {
 
 SETTINGS_MODULES = [
     "experiments.config",
-    "experiments.traffic",
+    "simulator.traffic",
     "features.config",
     "serving.config",
     "serving.rules",

@@ -9,6 +9,7 @@ import pytest
 
 from simulator import Simulation
 from storefront.feeds import FeedValidationError, read_feeds, write_feeds
+from storefront.workspace import Workspace
 
 
 def test_round_trip_keeps_every_table(small_sim: Simulation, feed_dir: Path) -> None:
@@ -17,14 +18,16 @@ def test_round_trip_keeps_every_table(small_sim: Simulation, feed_dir: Path) -> 
         assert getattr(feeds, name).equals(table), name
 
 
-def test_rewrite_replaces_the_whole_directory(small_sim: Simulation, feed_dir: Path) -> None:
-    (feed_dir / "stale.txt").write_text("from an older load")
+def test_rewrite_replaces_the_whole_feed_folder(small_sim: Simulation, feed_dir: Path) -> None:
+    feeds = Workspace(feed_dir).feeds
+    (feeds / "stale.txt").write_text("from an older load")
     write_feeds({"catalog": small_sim.feeds.catalog}, feed_dir)
-    assert sorted(p.name for p in feed_dir.iterdir()) == ["catalog.parquet"]
+    assert sorted(p.name for p in feeds.iterdir()) == ["catalog.parquet"]
 
 
 def test_failing_side_file_leaves_previous_data(small_sim: Simulation, feed_dir: Path) -> None:
-    before = sorted(p.name for p in feed_dir.iterdir())
+    feeds = Workspace(feed_dir).feeds
+    before = sorted(p.name for p in feeds.iterdir())
 
     def broken_writer(path: Path) -> None:
         path.write_text("half")
@@ -32,8 +35,8 @@ def test_failing_side_file_leaves_previous_data(small_sim: Simulation, feed_dir:
 
     with pytest.raises(OSError, match="disk full"):
         write_feeds(small_sim.feeds, feed_dir, side_files={"extra.bin": broken_writer})
-    assert sorted(p.name for p in feed_dir.iterdir()) == before
-    assert [p.name for p in feed_dir.parent.iterdir()] == ["feeds"]
+    assert sorted(p.name for p in feeds.iterdir()) == before
+    assert sorted(p.name for p in feed_dir.iterdir()) == ["feeds", "workspace.json"]
 
 
 def test_validation_happens_before_anything_is_written(
@@ -47,9 +50,10 @@ def test_validation_happens_before_anything_is_written(
     assert list(tmp_path.iterdir()) == []
 
 
-def test_derived_folders_survive_a_feed_rewrite(small_sim: Simulation, feed_dir: Path) -> None:
-    (feed_dir / "feature_store").mkdir()
-    (feed_dir / "feature_store" / "registry.db").write_text("state")
+def test_state_survives_a_feed_rewrite(small_sim: Simulation, feed_dir: Path) -> None:
+    store = Workspace(feed_dir).feature_store
+    store.mkdir(parents=True)
+    (store / "registry.db").write_text("state")
     write_feeds({"catalog": small_sim.feeds.catalog}, feed_dir)
-    assert (feed_dir / "feature_store" / "registry.db").read_text() == "state"
-    assert sorted(p.name for p in feed_dir.iterdir()) == ["catalog.parquet", "feature_store"]
+    assert (store / "registry.db").read_text() == "state"
+    assert sorted(p.name for p in Workspace(feed_dir).feeds.iterdir()) == ["catalog.parquet"]

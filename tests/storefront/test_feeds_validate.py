@@ -11,6 +11,7 @@ import pytest
 
 from simulator import Simulation
 from storefront.feeds import FeedValidationError, read_feeds, validate_feeds, write_feeds
+from storefront.workspace import Workspace
 
 Frames = dict[str, pl.DataFrame]
 
@@ -110,7 +111,7 @@ def test_bad_input_is_refused_naming_file_row_and_column(
     case: str, small_sim: Simulation, feed_dir: Path
 ) -> None:
     corrupt, file, column, row, reason = CASES[case]
-    before = _snapshot(feed_dir)
+    before = _snapshot(Workspace(feed_dir).feeds)
     frames = corrupt(small_sim.feeds.present())
 
     with pytest.raises(FeedValidationError) as caught:
@@ -123,22 +124,22 @@ def test_bad_input_is_refused_naming_file_row_and_column(
     if row is not None:
         assert f"row {row}" in str(error)
     # refused whole: the previous feeds are untouched and no temporary folder is left
-    assert _snapshot(feed_dir) == before
-    assert sorted(p.name for p in feed_dir.parent.iterdir()) == ["feeds"]
+    assert _snapshot(Workspace(feed_dir).feeds) == before
+    assert sorted(p.name for p in feed_dir.iterdir()) == ["feeds", "workspace.json"]
 
 
 def test_corrupt_file_on_disk_is_refused_when_read(feed_dir: Path) -> None:
-    events = pl.read_parquet(feed_dir / "events.parquet")
-    events.with_columns(
+    path = Workspace(feed_dir).feed_file("events.parquet")
+    pl.read_parquet(path).with_columns(
         quantity=pl.when(pl.int_range(pl.len()) == 42).then(-5).otherwise(pl.col("quantity"))
-    ).write_parquet(feed_dir / "events.parquet")
+    ).write_parquet(path)
 
     with pytest.raises(FeedValidationError, match=r"events.parquet, row 42, column 'quantity'"):
         read_feeds(feed_dir)
 
 
 def test_unreadable_file_is_refused(feed_dir: Path) -> None:
-    (feed_dir / "prices.parquet").write_text("not parquet")
+    Workspace(feed_dir).feed_file("prices.parquet").write_text("not parquet")
     with pytest.raises(FeedValidationError, match=r"prices\.parquet: not a readable parquet"):
         read_feeds(feed_dir)
 
@@ -169,7 +170,7 @@ def test_integer_columns_are_widened(small_sim: Simulation) -> None:
 
 
 def test_optional_feeds_may_be_absent_but_required_ones_are_named(feed_dir: Path) -> None:
-    (feed_dir / "inventory.parquet").unlink()
+    Workspace(feed_dir).feed_file("inventory.parquet").unlink()
     feeds = read_feeds(feed_dir, required=("events", "catalog"))
     assert feeds.inventory is None
     with pytest.raises(FeedValidationError, match=r"inventory\.parquet: feed is required"):

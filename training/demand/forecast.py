@@ -17,11 +17,17 @@ from pathlib import Path
 import polars as pl
 
 from features.pipelines.demand import SERIES
+from storefront.workspace import workspace
 from training.demand.config import DemandConfig
 from training.demand.features import model_rows
 from training.demand.model import DemandModel
 
-FORECAST_FILE = Path("forecasts") / "demand.parquet"
+FORECAST_FILE = "demand.parquet"
+
+
+def forecast_path(data_dir: Path) -> Path:
+    """The shop's batch demand forecasts (part of its state)."""
+    return workspace(data_dir).forecasts / FORECAST_FILE
 FLAGS = ("promo", "feature", "display", "tpr_only", "snap")
 
 
@@ -77,7 +83,7 @@ def forecast_ahead(
 
 def write_forecasts(forecasts: pl.DataFrame, data_dir: Path) -> Path:
     """Replace the shop's batch forecasts (atomically)."""
-    path = Path(data_dir) / FORECAST_FILE
+    path = forecast_path(data_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, tmp = tempfile.mkstemp(dir=path.parent, suffix=".parquet.tmp")
     os.close(handle)
@@ -92,7 +98,7 @@ def read_forecasts(data_dir: Path) -> pl.DataFrame:
     Raises:
         FileNotFoundError: No forecasts yet.
     """
-    path = Path(data_dir) / FORECAST_FILE
+    path = forecast_path(data_dir)
     if not path.exists():
         raise FileNotFoundError(f"no demand forecasts in {data_dir}; run `storefront train demand`")
     return pl.read_parquet(path)

@@ -15,6 +15,7 @@ from features.config import store_dir
 from features.pipelines.demand import period_days
 from features.tables import USER
 from storefront.feeds import read_feeds
+from storefront.workspace import workspace
 from training.demand.config import DemandConfig
 from training.demand.features import model_rows
 from training.demand.pipeline import read_demand
@@ -100,7 +101,7 @@ def _plot(table: pl.DataFrame, catalog: pl.DataFrame) -> object:
 
 def estimates_path(data_dir: Path) -> Path:
     """Where the shop's latest elasticity table is kept (read by ``price propose``)."""
-    return Path(data_dir) / "pricing" / ESTIMATES_FILE
+    return workspace(data_dir).pricing / ESTIMATES_FILE
 
 
 def read_estimates(data_dir: Path) -> pl.DataFrame:

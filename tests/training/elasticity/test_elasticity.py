@@ -15,6 +15,7 @@ from features.config import FeatureConfig
 from simulator import Simulation
 from storefront.cli import app
 from storefront.feeds import write_feeds
+from storefront.workspace import Workspace
 from training.elasticity.dml import poisson_slopes
 from training.elasticity.pipeline import read_estimates
 
@@ -61,7 +62,7 @@ def test_promotion_response_follows_the_tiers(shop) -> None:
     """Budget shoppers respond most to promotions, premium least (the simulator's truth:
     promotion lifts 1.5 / 1.2 / 1.0 on top of tier-scaled price effects)."""
     path, _ = shop
-    table = pl.read_parquet(path / "pricing" / "promotion_response.parquet")
+    table = pl.read_parquet(Workspace(path).pricing / "promotion_response.parquet")
     assert table["tier"].to_list() == ["budget", "standard", "premium"]
     response = table["response"].to_list()
     assert response[0] > response[1] > response[2] > 1.0
