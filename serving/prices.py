@@ -1,14 +1,17 @@
 """``/price``: the approved published price of each item, else its feed price.
 
-Published prices (``training.pricing.publish.current_prices``) carry their guardrail
-reasons, approver and the lawful "was" price (lowest of the last 30 days). Items with
-nothing published answer their current feed price with reason ``no_published_price``
-and the 30-day lowest from the prices feed. The published table is re-read when its
-file changes.
+Prices come from the price ledger (``training.pricing.ledger``): an item's price is the
+entry in force at the caller's moment, with its guardrail reasons, approver and the
+lawful "was" price (lowest of the last 30 days). Items with no ledger price then answer
+their current feed price with reason ``no_published_price`` and the 30-day lowest from
+the prices feed. The ledger is re-read when it changes; which entry is in force is
+evaluated again whenever the moment asked leaves the span over which it cannot change,
+so a price approved for later is served from its ``valid_from`` on, never before.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 from pathlib import Path
@@ -35,41 +38,50 @@ class PriceBook:
 
     def __init__(self, data_dir: Path, shop: Shop) -> None:
         self.data_dir, self.shop = Path(data_dir), shop
-        self._stamp: float | None = None
+        self._version: tuple[object, ...] | None = None
+        self._entries: pl.DataFrame | None = None
+        self._span: tuple[dt.datetime | None, dt.datetime | None] | None = None
         self._published: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
 
-    def _file(self) -> Path:
-        from training.pricing.publish import PUBLISHED_FILE, pricing_dir
+    def _covers(self, at: dt.datetime) -> bool:
+        if self._span is None:
+            return False
+        start, end = self._span
+        return (start is None or start <= at) and (end is None or at < end)
 
-        return pricing_dir(self.data_dir) / PUBLISHED_FILE
+    def published(self, at: dt.datetime) -> dict[str, dict[str, Any]]:
+        """The ledger entry in force at ``at`` per item (the ledger re-read when it
+        changes, the entries in force when ``at`` leaves the span they hold for)."""
+        from training.pricing.ledger import in_force, ledger_version, read_ledger, unchanged_between
 
-    def published(self) -> dict[str, dict[str, Any]]:
-        """Latest published row per item (re-read when the file changes)."""
-        from training.pricing.publish import current_prices
-
-        path = self._file()
-        stamp = path.stat().st_mtime if path.exists() else None
+        version = ledger_version(self.data_dir)
         with self._lock:
-            if stamp != self._stamp:
-                frame: pl.DataFrame = current_prices(self.data_dir)
+            if version != self._version or self._entries is None:
+                self._entries, self._version, self._span = read_ledger(self.data_dir), version, None
+            if not self._covers(at):
+                frame = in_force(self._entries, at)
                 self._published = {row["item_id"]: row for row in frame.iter_rows(named=True)}
-                self._stamp = stamp
+                self._span = unchanged_between(self._entries, at)
             return self._published
 
     def prices(
-        self, item_ids: list[str], feed_only: frozenset[str] = frozenset()
+        self, item_ids: list[str], at: dt.datetime, feed_only: frozenset[str] = frozenset()
     ) -> tuple[list[ItemPrice], list[str], list[str]]:
-        """Prices of the known items, the unknown ids, and degraded reasons.
+        """Prices of the known items at ``at``, the unknown ids, and degraded reasons.
 
         Args:
             item_ids: Items to price.
+            at: The moment priced (time-zone aware; the service passes its now).
             feed_only: Items that answer their feed price even when a published one
                 exists (the control arm of a pricing experiment: current prices).
         """
+        from training.pricing.ledger import utc
+
+        moment = utc(at, "at")  # a naive time is the caller's bug, not a degraded ledger
         degraded: list[str] = []
         try:
-            published = self.published()
+            published = self.published(moment)
         except Exception as exc:  # a broken published file must not stop the feed prices
             log.warning("published prices unreadable: %s", exc)
             published, degraded = {}, ["published_prices_unavailable"]
@@ -78,15 +90,18 @@ class PriceBook:
             feed = self.shop.prices.get(item)
             row = None if item in feed_only else published.get(item)
             if row is not None:
+                lowest = row["was_price"]
+                if lowest is None and feed is not None:
+                    lowest = feed.lowest_30d  # a rollback to the feed price keeps its lowest
                 answers.append(
                     ItemPrice(
                         item_id=item,
                         price=row["price"],
-                        was_price=row.get("was_price"),
-                        lowest_price_30d=row.get("was_price"),
-                        reasons=list(row.get("reasons") or []),
-                        approved_by=row.get("approved_by"),
-                        approved_at=row.get("approved_at"),
+                        was_price=lowest,
+                        lowest_price_30d=lowest,
+                        reasons=list(row["reasons"] or []),
+                        approved_by=row["by"],
+                        approved_at=row["at"],
                         proposal_id=row.get("proposal_id"),
                         source="published",
                     )

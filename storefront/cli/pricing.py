@@ -1,18 +1,18 @@
-"""Pricing: propose a day's prices, approve (publish) a proposal."""
+"""Pricing: propose a day's prices; approve, reject, set by hand, roll back and audit
+through the price ledger."""
 
 from __future__ import annotations
 
 import datetime as dt
 import getpass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-import polars as pl
 import typer
 from rich.table import Table
 
-from storefront.cli.common import DataDir, app, user_errors
-from storefront.config import default_data_dir, load_config
+from storefront.cli.common import DataDir, app, shop, user_errors
+from storefront.config import load_config
 from storefront.progress import console, progress_bar
 
 price_app = typer.Typer(help="Price proposals and their approval.", no_args_is_help=True)
@@ -75,7 +75,31 @@ def propose_command(
         day = dt.date.fromisoformat(date) if date else None
     except ValueError as exc:
         raise ValueError(f"date: {date!r} is not YYYY-MM-DD") from exc
-    propose_prices(data_dir or default_data_dir(), day, config)
+    propose_prices(shop(data_dir), day, config)
+
+
+def _moment(text: str | None, what: str) -> dt.datetime | None:
+    """An ISO time from the command line (a time zone is required by the ledger)."""
+    if text is None:
+        return None
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise ValueError(
+            f"{what}: {text!r} is not an ISO time, e.g. 2026-03-01T00:00+00:00"
+        ) from exc
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+By = Annotated[str | None, typer.Option(help="Who does it (default: the current user).")]
+ValidFrom = Annotated[
+    str | None,
+    typer.Option(help="When the price takes effect, ISO with time zone (default: now)."),
+]
+Reason = Annotated[str, typer.Option("--reason", help="Why (kept in the ledger).")]
 
 
 @price_app.command("approve")
@@ -83,17 +107,110 @@ def propose_command(
 def approve_command(
     proposal: Annotated[str, typer.Argument(help="Proposal id (from `price propose`).")],
     data_dir: DataDir = None,
-    by: Annotated[
-        str | None, typer.Option(help="Who approves (default: the current user).")
+    by: By = None,
+    valid_from: Annotated[
+        str | None,
+        typer.Option(
+            help="When the prices take effect, ISO with time zone (default: the "
+            "proposal's day; now for a re-approval)."
+        ),
     ] = None,
 ) -> None:
-    """Publish a proposal's prices for serving; the approver and time are kept with
-    every price."""
-    from training.pricing.proposals import approve
+    """Publish a proposal's prices into the price ledger; approving a published proposal
+    again republishes it from now when later entries replaced some of its prices."""
+    from training.pricing.actions import approve
 
-    approver = by or getpass.getuser()
-    count = approve(data_dir or default_data_dir(), proposal, approver)
-    typer.echo(f"published {count:,} prices of {proposal}, approved by {approver}")
+    when = _moment(valid_from, "valid_from")
+    result = approve(shop(data_dir), proposal, by or getpass.getuser(), _now(), when)
+    typer.echo(result.note)
+
+
+@price_app.command("reject")
+@user_errors
+def reject_command(
+    proposal: Annotated[str, typer.Argument(help="Proposal id (from `price propose`).")],
+    reason: Reason,
+    data_dir: DataDir = None,
+    by: By = None,
+) -> None:
+    """Record that a proposal is rejected; it can no longer be approved."""
+    from training.pricing.actions import reject
+
+    typer.echo(reject(shop(data_dir), proposal, by or getpass.getuser(), reason, _now()).note)
+
+
+@price_app.command("set")
+@user_errors
+def set_command(
+    item: Annotated[str, typer.Argument(help="Item id.")],
+    price: Annotated[float, typer.Argument(help="The new price.")],
+    reason: Reason,
+    data_dir: DataDir = None,
+    by: By = None,
+    valid_from: ValidFrom = None,
+    config: PricingYaml = None,
+) -> None:
+    """Set one item's price by hand, within the guardrails (refused, nothing written,
+    naming each guardrail it breaks)."""
+    from training.pricing.actions import GuardrailError, set_price
+    from training.pricing.config import PricingConfig
+
+    cfg = load_config(PricingConfig, config, name="pricing")
+    when = _moment(valid_from, "valid_from")
+    try:
+        result = set_price(shop(data_dir), item, price, by or getpass.getuser(), reason,
+                           _now(), cfg, when)  # fmt: skip
+    except GuardrailError as exc:
+        typer.echo(f"refused: {exc}")
+        typer.echo("nothing was written")
+        raise typer.Exit(code=1) from exc
+    typer.echo(result.note)
+
+
+@price_app.command("rollback")
+@user_errors
+def rollback_command(
+    reason: Reason,
+    to: Annotated[
+        str | None, typer.Option("--to", help="Restore the prices right after this proposal.")
+    ] = None,
+    at: Annotated[
+        str | None, typer.Option("--at", help="Restore the prices in force at this ISO time.")
+    ] = None,
+    data_dir: DataDir = None,
+    by: By = None,
+    valid_from: ValidFrom = None,
+) -> None:
+    """Restore earlier prices by appending rollback entries for every item the ledger
+    touched since (its feed price where the ledger had none then)."""
+    from training.pricing.rollback import rollback
+
+    result = rollback(shop(data_dir), by or getpass.getuser(), reason, _now(), to,
+                      _moment(at, "at"), _moment(valid_from, "valid_from"))  # fmt: skip
+    typer.echo(result.note)
+
+
+def _money(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def entry_line(row: dict[str, Any]) -> str:
+    """One ledger entry as one line: when written, kind, item, previous → price, when
+    in force, proposal, who, reasons and why."""
+    parts = [
+        f"{row['at']:%Y-%m-%d %H:%M:%S}",
+        f"{row['kind']:<8}",
+        f"{row['item_id'] or '-':<10}",
+        f"{_money(row['previous_price'])} → {_money(row['price'])}",
+        f"valid from {row['valid_from']:%Y-%m-%d %H:%M:%S%z}",
+        f"proposal {row['proposal_id'] or '-'}",
+        f"by {row['by']}",
+    ]
+    if row["reasons"]:
+        parts.append(f"reasons {','.join(row['reasons'])}")
+    if row["why"]:
+        parts.append(f"why: {row['why']}")
+    return "  ".join(parts)
 
 
 @price_app.command("history")
@@ -101,19 +218,14 @@ def approve_command(
 def history_command(
     data_dir: DataDir = None,
     item: Annotated[str | None, typer.Option(help="Only this item.")] = None,
-    last: Annotated[int, typer.Option(min=1, help="How many rows.")] = 20,
+    limit: Annotated[int, typer.Option("--limit", "--last", min=1, help="How many rows.")] = 20,
 ) -> None:
-    """The audit of published prices: who or what approved each, and when."""
-    from training.pricing.publish import price_history
+    """The price ledger, oldest first: every publication, rollback, override and
+    rejection with its previous price, when it takes effect, who wrote it, when and why."""
+    from training.pricing.ledger import history
 
-    history = price_history(data_dir or default_data_dir())
-    if item:
-        history = history.filter(pl.col("item_id") == item)
-    table = Table(title=f"published prices ({history.height:,} in all)", title_justify="left")
-    for column in ("approved_at", "item_id", "price", "was_price", "proposal_id", "approved_by"):
-        table.add_column(column)
-    for row in history.tail(last).iter_rows(named=True):
-        table.add_row(str(row["approved_at"]), row["item_id"], f"{row['price']:.2f}",
-                      "" if row["was_price"] is None else f"{row['was_price']:.2f}",
-                      row["proposal_id"], row["approved_by"])  # fmt: skip
-    console.print(table)
+    entries = history(shop(data_dir), item)
+    shown = entries.tail(limit)
+    typer.echo(f"price ledger: {entries.height:,} entries, the last {shown.height:,}:")
+    for row in shown.iter_rows(named=True):
+        typer.echo(entry_line(row))

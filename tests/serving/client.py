@@ -24,8 +24,8 @@ STOREFRONT = Path(sys.executable).parent / "storefront"
 
 @dataclass(frozen=True)
 class TrainedShop:
-    """A shop with feeds, feature store, a registered recommender, a published price
-    and batch forecasts."""
+    """A shop with feeds, feature store, a registered recommender, a published price, a
+    price approved for later and batch forecasts."""
 
     data_dir: Path
     tracking_uri: str
@@ -34,6 +34,8 @@ class TrainedShop:
     known_user: str
     known_items: list[str]
     published_item: str
+    pending_item: str
+    """An item with a ledger price that takes effect in three days (feed price now)."""
 
 
 def free_port() -> int:

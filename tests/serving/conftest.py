@@ -27,7 +27,7 @@ def trained_shop(
 ) -> TrainedShop:
     """50 days, 3,000 shoppers, 300 items; trained in the quick configuration (~40 s)."""
     from training.demand.forecast import write_forecasts
-    from training.pricing.publish import publish
+    from training.pricing.actions import publish
 
     data_dir = tmp_path_factory.mktemp("serving") / "feeds"
     sim = simulate(make_config(days=50))
@@ -44,7 +44,13 @@ def trained_shop(
     prices = pl.DataFrame(
         {"item_id": [published], "price": [9.99], "was_price": [8.49], "reasons": [["max_change"]]}
     )
-    publish(prices, data_dir, proposal_id="p-test", approved_by="tester")
+    now = dt.datetime.now(dt.UTC)
+    publish(data_dir, prices, "p-test", "tester", now)
+    pending = pl.DataFrame(
+        {"item_id": [items[-1]], "price": [7.77], "was_price": [7.0], "reasons": [[]]},
+        schema_overrides={"reasons": pl.List(pl.String)},
+    )
+    publish(data_dir, pending, "p-later", "tester", now, valid_from=now + dt.timedelta(days=3))
     start = dt.date(2025, 8, 1)
     forecasts = pl.DataFrame(
         {
@@ -68,6 +74,7 @@ def trained_shop(
         known_user=str(buyers[-1]),
         known_items=items,
         published_item=published,
+        pending_item=items[-1],
     )
 
 

@@ -94,6 +94,15 @@ def test_price_published_feed_and_unknown(server: Server, trained_shop: TrainedS
     assert answer["unknown_items"] == ["ghost"]
 
 
+def test_a_price_approved_for_later_is_not_served_early(
+    server: Server, trained_shop: TrainedShop
+) -> None:
+    status, answer = call(server.base, "/price", {"item_ids": [trained_shop.pending_item]})
+    assert status == 200, answer
+    quote = answer["prices"][0]
+    assert quote["source"] == "feed" and quote["price"] != 7.77, "valid in three days"
+
+
 def test_forecast_with_horizon_and_quantiles(server: Server, trained_shop: TrainedShop) -> None:
     item = trained_shop.known_items[0]
     status, answer = call(

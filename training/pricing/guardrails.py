@@ -77,3 +77,41 @@ def violations(price: float, item: ItemState, cfg: PricingConfig) -> list[str]:
     if short and price < item.current_price - eps:
         broken.append(SHORT_STOCK_NO_DISCOUNT)
     return broken
+
+
+PRICE_ENDING = "price_ending"
+"""A price set by hand must have the configured ending (proposals' candidates have it)."""
+
+
+def manual_violations(price: float, item: ItemState, cfg: PricingConfig) -> list[str]:
+    """The rules a price set by hand breaks: those of :func:`violations`, and the price
+    ending (every candidate is rounded; a typed price may not be)."""
+    broken = violations(price, item, cfg)
+    if abs(round_to_ending(price, cfg.price_ending) - price) > 1e-9:
+        broken.append(PRICE_ENDING)
+    return broken
+
+
+def explain(rule: str, price: float, item: ItemState, cfg: PricingConfig) -> str:
+    """Why ``price`` breaks ``rule`` for ``item``, with the limit, in one line."""
+    bounds, now = cfg.bounds_for(item.category), item.current_price
+    change = price / now - 1
+    cover = item.days_of_cover or 0.0
+    texts = {
+        MIN_PRICE: f"{price:.2f} is below {bounds.min_ratio:.0%} of the base price "
+        f"{item.base_price:.2f} (lowest allowed {bounds.min_ratio * item.base_price:.2f})",
+        MAX_PRICE: f"{price:.2f} is above {bounds.max_ratio:.0%} of the base price "
+        f"{item.base_price:.2f} (highest allowed {bounds.max_ratio * item.base_price:.2f})",
+        MAX_DAILY_CHANGE: f"{price:.2f} is {abs(change):.0%} {'above' if change > 0 else 'below'}"
+        f" today's {now:.2f} (limit {cfg.max_daily_change:.0%})",
+        MARGIN_FLOOR: f"{price:.2f} is under unit cost {item.unit_cost or 0:.2f} plus "
+        f"{cfg.margin_floor:.0%} ({(item.unit_cost or 0) * (1 + cfg.margin_floor):.2f})",
+        OVERSTOCK_MARKDOWN_ONLY: f"{cover:.0f} days of cover (over "
+        f"{cfg.overstock_cover_days:.0f}): markdowns only, {price:.2f} is above today's {now:.2f}",
+        SHORT_STOCK_NO_DISCOUNT: f"{cover:.0f} days of cover (under {cfg.short_cover_days:.0f}) "
+        f"and nothing on order: no discount below today's {now:.2f}",
+        PRICE_ENDING: f"{price:g} does not end in "
+        f"{'whole cents' if cfg.price_ending is None else f'{cfg.price_ending:.2f}'[1:]} "
+        f"(nearest {round_to_ending(price, cfg.price_ending):.2f})",
+    }
+    return f"{rule}: {texts[rule]}"

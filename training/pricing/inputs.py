@@ -13,7 +13,7 @@ from features.tables import ITEM
 from storefront.feeds import read_feeds
 from training.demand.forecast import read_forecasts
 from training.elasticity.pipeline import read_estimates
-from training.pricing.publish import price_history
+from training.pricing.ledger import prices_in_force
 
 STATE_COLUMNS = ("days_of_cover", "on_order", "on_hand", "lowest_price_30d")
 
@@ -22,30 +22,42 @@ def _day_start(date: dt.date) -> dt.datetime:
     return dt.datetime(date.year, date.month, date.day, tzinfo=dt.UTC)
 
 
+def _listed(prices: pl.DataFrame, at: dt.datetime) -> pl.DataFrame:
+    """Each item's price in the prices feed at ``at`` (item_id, list_price)."""
+    return (
+        prices.filter(pl.col("valid_from") <= at)
+        .sort("valid_from")
+        .group_by("item_id")
+        .agg(list_price=pl.col("price").last())
+    )
+
+
 def feed_prices(data_dir: Path, date: dt.date, prices: pl.DataFrame | None = None) -> pl.DataFrame:
-    """Each item's list price in force at the start of ``date``: the latest published
-    price in effect by then, else the prices feed's (``prices``, read from ``data_dir``
-    when not given)."""
+    """Each item's list price in force at the start of ``date``: the ledger's price in
+    force then, else the prices feed's (``prices``, read from ``data_dir`` when not
+    given)."""
     if prices is None:
         prices = read_feeds(data_dir, required=("prices",)).prices
     start = _day_start(date)
-    listed = (
-        prices.filter(pl.col("valid_from") <= start)
-        .sort("valid_from")
-        .group_by("item_id")
-        .agg(current_price=pl.col("price").last())
-    )
-    published = (
-        price_history(data_dir)
-        .filter(pl.col("valid_from") <= start)
-        .sort("valid_from", "approved_at")
-        .group_by("item_id")
-        .last()
-    )
+    ledger = prices_in_force(data_dir, start).select("item_id", ledger_price="price")
     return (
-        listed.join(published.select("item_id", published_price="price"), on="item_id", how="left")
-        .select("item_id", pl.coalesce("published_price", "current_price").alias("current_price"))
-    )  # fmt: skip
+        _listed(prices, start)
+        .join(ledger, on="item_id", how="left")
+        .select("item_id", current_price=pl.coalesce("ledger_price", "list_price"))
+    )
+
+
+def list_prices(data_dir: Path, at: dt.datetime) -> pl.DataFrame:
+    """Every catalogue item's price without the ledger at ``at``: the prices feed's in
+    force then, else the catalogue's base price (item_id, list_price)."""
+    feeds = read_feeds(data_dir, required=("catalog",))
+    listed = _listed(feeds.prices, at) if feeds.prices is not None else None
+    catalog = feeds.catalog.select("item_id", base="base_price")
+    if listed is None:
+        return catalog.select("item_id", list_price="base")
+    return catalog.join(listed, on="item_id", how="left").select(
+        "item_id", list_price=pl.coalesce("list_price", "base")
+    )
 
 
 def item_states(data_dir: Path, date: dt.date) -> pl.DataFrame:

@@ -1,8 +1,9 @@
 """Proposals as files a pricing team can read, keep and sign off.
 
 ``<data_dir>/pricing/proposals/<id>.parquet`` holds one row per item, ``<id>.json`` the
-proposal's status (proposed / published), objective and who published it, ``<id>.html``
-the report.
+proposal's status (proposed / published / rejected), objective and who published or
+rejected it, ``<id>.html`` the report. Approving and rejecting go through the price
+ledger (:mod:`training.pricing.actions`), which is what serving reads.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from training.pricing.publish import pricing_dir, publish
+from storefront.workspace import workspace
 
 PROPOSED, PUBLISHED = "proposed", "published"
 
@@ -39,7 +40,7 @@ class ProposalSet:
 
 def proposals_dir(data_dir: Path) -> Path:
     """Where a shop's proposals are kept."""
-    return pricing_dir(data_dir) / "proposals"
+    return workspace(data_dir).proposals
 
 
 def new_id(data_dir: Path, date: dt.date, now: dt.datetime) -> str:
@@ -79,35 +80,3 @@ def load(data_dir: Path, proposal_id: str) -> ProposalSet:
     meta = json.loads(meta_path.read_text())
     table = pl.read_parquet(folder / f"{proposal_id}.parquet")
     return ProposalSet(proposal_id, dt.date.fromisoformat(meta["date"]), table, meta)
-
-
-def approve(
-    data_dir: Path, proposal_id: str, approved_by: str, now: dt.datetime | None = None
-) -> int:
-    """Publish a proposal's prices for serving, recording who approved them and when.
-
-    Returns:
-        The number of prices published.
-
-    Raises:
-        ValueError: The proposal was already published, or no approver is named.
-    """
-    proposal = load(data_dir, proposal_id)
-    if proposal.meta.get("status") == PUBLISHED:
-        raise ValueError(
-            f"proposal: {proposal_id} was already published by {proposal.meta['approved_by']} "
-            f"at {proposal.meta['approved_at']}"
-        )
-    stamp = now or dt.datetime.now(dt.UTC)
-    count = publish(
-        proposal.table.select("item_id", "price", "was_price", "reasons"),
-        data_dir,
-        proposal_id,
-        approved_by,
-        stamp,
-        valid_from=dt.datetime.combine(proposal.date, dt.time(), dt.UTC),
-    )
-    proposal.meta |= {"status": PUBLISHED, "approved_by": approved_by,
-                      "approved_at": stamp.isoformat()}  # fmt: skip
-    save(proposal, data_dir)
-    return count
