@@ -22,21 +22,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from storefront.clock import Clock, SystemClock
 from storefront.feeds import FeedValidationError, validate_frame
+from storefront.feeds.forms import polars_schema, sqlalchemy_columns
 from storefront.feeds.schemas import EVENTS
 
 METADATA = sa.MetaData()
 EVENTS_TABLE = sa.Table(
     "events",
     METADATA,
-    sa.Column("event_id", sa.String(128), primary_key=True),
-    sa.Column("user_id", sa.String(128), nullable=False),
-    sa.Column("session_id", sa.String(128), nullable=False),
-    sa.Column("item_id", sa.String(128), nullable=False),
-    sa.Column("event_type", sa.String(16), nullable=False),
-    sa.Column("timestamp", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("quantity", sa.Integer, nullable=False),
-    sa.Column("unit_price", sa.Float, nullable=False),
-    sa.Column("request_id", sa.String(128), nullable=True),
+    # the feed contract's columns (event_id the primary key), then the service's own
+    *sqlalchemy_columns(EVENTS, str_length=128, str_lengths={"event_type": 16}),
     sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("pushed", sa.Boolean, nullable=False, default=False),
     sa.Index("events_user_type_time", "user_id", "event_type", "timestamp"),
@@ -87,17 +81,7 @@ def validate_events(
     """
     frame = pl.DataFrame(
         [{c: row.get(c) for c in COLUMNS} for row in rows],
-        schema={
-            "event_id": pl.String,
-            "user_id": pl.String,
-            "session_id": pl.String,
-            "item_id": pl.String,
-            "event_type": pl.String,
-            "timestamp": pl.Datetime("us", "UTC"),
-            "quantity": pl.Int64,
-            "unit_price": pl.Float64,
-            "request_id": pl.String,
-        },
+        schema=polars_schema(EVENTS),
     )
     try:
         frame = validate_frame(EVENTS, frame, file="events")

@@ -11,9 +11,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from storefront.feeds.schemas import EVENT_TYPES
+from storefront.feeds.forms import pydantic_model
+from storefront.feeds.schemas import SCHEMAS
 
 MAX_K = 100
 MAX_CART = 50
@@ -175,23 +176,20 @@ class UserProfileResponse(Served):
     top_categories: list[str]
 
 
-class Event(Strict):
-    """One shopper event; the feed contract's rules apply (``events.parquet``)."""
-
-    event_id: Id
-    user_id: Id
-    session_id: Id
-    item_id: Id
-    event_type: Literal[EVENT_TYPES]  # type: ignore[valid-type]
-    timestamp: AwareDatetime
-    """Timezone-aware (naive timestamps are refused, as in the feeds)."""
-    quantity: int = Field(default=1, ge=1)
-    unit_price: float = Field(gt=0)
-    request_id: Id | None = None
+Event = pydantic_model(
+    SCHEMAS["events"],
+    "Event",
+    base=Strict,
+    str_type=Id,
+    defaults={"quantity": 1},
+    doc="One shopper event; the feed contract's rules apply (``events.parquet``).",
+    module=__name__,
+)
+"""``POST /events``'s event, derived from the feed contract (``storefront.feeds.schemas``)."""
 
 
 class EventsRequest(Strict):
-    events: list[Event] = Field(min_length=1, max_length=MAX_EVENTS)
+    events: list[Event] = Field(min_length=1, max_length=MAX_EVENTS)  # type: ignore[valid-type]
 
 
 class EventsResponse(BaseModel):

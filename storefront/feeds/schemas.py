@@ -50,6 +50,8 @@ class Column:
         minimum: Lower bound of the values, if any.
         strict_minimum: ``True`` when the bound is exclusive (``> minimum``).
         allowed: The only values allowed, for categorical columns.
+        description: What the column holds, in words (carried into the derived forms,
+            e.g. the OpenAPI document of ``POST /events``).
     """
 
     name: str
@@ -59,6 +61,7 @@ class Column:
     minimum: float | None = None
     strict_minimum: bool = False
     allowed: tuple[str, ...] | None = None
+    description: str | None = None
 
 
 @dataclass(frozen=True)
@@ -85,22 +88,43 @@ class FeedSchema:
         return tuple(c.name for c in self.columns)
 
 
-def _positive_price(name: str, nullable: bool = False) -> Column:
-    return Column(name, Kind.FLOAT, nullable=nullable, minimum=0.0, strict_minimum=True)
+def _positive_price(name: str, nullable: bool = False, description: str | None = None) -> Column:
+    return Column(
+        name,
+        Kind.FLOAT,
+        nullable=nullable,
+        minimum=0.0,
+        strict_minimum=True,
+        description=description,
+    )
 
 
 EVENTS = FeedSchema(
     name="events",
     columns=(
-        Column("event_id", Kind.STR),
-        Column("user_id", Kind.STR),
-        Column("session_id", Kind.STR),
-        Column("item_id", Kind.STR),
-        Column("event_type", Kind.STR, allowed=EVENT_TYPES),
-        Column("timestamp", Kind.DATETIME),
-        Column("quantity", Kind.INT, minimum=1),
-        _positive_price("unit_price"),
-        Column("request_id", Kind.STR, nullable=True, required=False),
+        Column(
+            "event_id",
+            Kind.STR,
+            description="Unique id of the event; a replayed event_id is stored once.",
+        ),
+        Column("user_id", Kind.STR, description="The shopper."),
+        Column("session_id", Kind.STR, description="The shopper's visit."),
+        Column("item_id", Kind.STR, description="The item (in the catalog)."),
+        Column("event_type", Kind.STR, allowed=EVENT_TYPES, description="What the shopper did."),
+        Column(
+            "timestamp",
+            Kind.DATETIME,
+            description="When it happened; timezone-aware (naive timestamps are refused).",
+        ),
+        Column("quantity", Kind.INT, minimum=1, description="Units viewed, carted or bought."),
+        _positive_price("unit_price", description="Price of one unit when it happened."),
+        Column(
+            "request_id",
+            Kind.STR,
+            nullable=True,
+            required=False,
+            description="The recommendation answer that led to the event, if any (attribution).",
+        ),
     ),
     key=("event_id",),
 )
