@@ -56,7 +56,8 @@ def propose(
     allowed = np.array([not b for b in broken])
     if not allowed.any():
         return None
-    best = int(np.argmax(np.where(allowed, value, -np.inf)))
+    options = np.flatnonzero(allowed)  # among allowed prices only: all may be -inf
+    best = int(options[np.argmax(value[options])])
     better = value > value[best] + 1e-12
     reasons = sorted({rule for k in np.flatnonzero(better) for rule in broken[k]})
     return Proposal(
