@@ -28,7 +28,7 @@ import _path  # noqa: F401  (first: keeps this folder off the import path)
 import numpy as np
 import polars as pl
 
-from storefront.cli.live import start_service, stop_service
+from jobs.service import start_service, stop_service
 from storefront.config import default_data_dir
 from storefront.workspace import Workspace
 

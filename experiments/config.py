@@ -220,7 +220,7 @@ def check_business_rules(experiment: Experiment, path: Path) -> None:
     Raises:
         ConfigError: A key is unknown; names it and the closest business rule.
     """
-    from serving.rules import BusinessRules
+    from training.recommender.rules import BusinessRules
 
     valid = field_keys(BusinessRules)
     unknown = [

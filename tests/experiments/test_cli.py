@@ -9,7 +9,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from storefront.cli import app
+from cli import app
 from storefront.config import PROJECT_ROOT
 from storefront.workspace import Workspace
 

@@ -14,13 +14,13 @@ import pytest
 from polars.testing import assert_frame_equal
 from typer.testing import CliRunner
 
+from cli import app
 from features.build import build_features, compute_tables
 from features.config import FeatureConfig, store_dir
 from features.online import OnlineFeatures
 from features.store import open_store
 from features.tables import BATCH_TABLES, USER
 from simulator import Simulation
-from storefront.cli import app
 from storefront.config import PROJECT_ROOT
 from storefront.feeds import Feeds, write_feeds
 from storefront.workspace import Workspace

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from cli import app
 from experiments.config import Experiment
 from experiments.records import Exposure
 from experiments.store import ExperimentStore
-from storefront.cli import app
 from storefront.workspace import Workspace
 from tests.serving.client import Server, TrainedShop, call
 

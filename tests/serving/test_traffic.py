@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from storefront.cli import app
+from cli import app
 from storefront.workspace import Workspace
 from tests.serving.client import Server, TrainedShop
 

@@ -11,18 +11,18 @@ import yaml
 from pydantic import BaseModel, Field
 from typer.testing import CliRunner
 
+from cli import app
 from experiments.config import Experiment, ExperimentsSettings, load_experiment
-from simulator.traffic import TrafficConfig
 from features.config import FeatureConfig
 from serving.config import ServingConfig
-from serving.rules import BusinessRules
 from simulator import SimulationConfig
-from storefront.cli import app
+from simulator.traffic import TrafficConfig
 from storefront.config import PROJECT_ROOT, ConfigError, Settings, config_dir, load_config
 from training.demand.config import DemandConfig
 from training.elasticity.config import ElasticityConfig
 from training.pricing.config import PricingConfig
 from training.recommender.config import RecommenderConfig
+from training.recommender.rules import BusinessRules
 from training.replenishment.config import InventoryConfig
 
 
@@ -100,7 +100,7 @@ SETTINGS_MODULES = [
     "simulator.traffic",
     "features.config",
     "serving.config",
-    "serving.rules",
+    "training.recommender.rules",
     "simulator.config",
     "training.demand.config",
     "training.elasticity.config",

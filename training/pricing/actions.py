@@ -20,7 +20,7 @@ import polars as pl
 
 from training.pricing import ledger
 from training.pricing.config import PricingConfig
-from training.pricing.guardrails import ItemState, explain, manual_violations
+from training.pricing.guardrails import GuardrailError, ItemState, explain, manual_violations
 from training.pricing.inputs import item_states, list_prices
 from training.pricing.pipeline import item_state
 from training.pricing.proposals import PUBLISHED, load, save
@@ -41,18 +41,6 @@ class LedgerResult:
     kind: str
     entries: pl.DataFrame
     note: str
-
-
-class GuardrailError(ValueError):
-    """A price set by hand breaks guardrails; nothing was written.
-
-    Attributes:
-        rules: The codes of the rules broken.
-    """
-
-    def __init__(self, rules: list[str], message: str) -> None:
-        super().__init__(message)
-        self.rules = rules
 
 
 def _day_start(date: dt.date) -> dt.datetime:

@@ -115,3 +115,15 @@ def explain(rule: str, price: float, item: ItemState, cfg: PricingConfig) -> str
         f"(nearest {round_to_ending(price, cfg.price_ending):.2f})",
     }
     return f"{rule}: {texts[rule]}"
+
+
+class GuardrailError(ValueError):
+    """A price set by hand breaks guardrails; nothing was written.
+
+    Attributes:
+        rules: The codes of the rules broken.
+    """
+
+    def __init__(self, rules: list[str], message: str) -> None:
+        super().__init__(message)
+        self.rules = rules

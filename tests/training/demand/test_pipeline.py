@@ -9,10 +9,10 @@ import mlflow
 import pytest
 from typer.testing import CliRunner
 
+from cli import app
 from features.build import build_features
 from features.config import FeatureConfig
 from loaders import load
-from storefront.cli import app
 from storefront.feeds import write_feeds
 from training.demand.forecast import read_forecasts
 

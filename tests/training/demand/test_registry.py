@@ -10,9 +10,9 @@ import mlflow
 import pytest
 from typer.testing import CliRunner
 
+from cli import app
 from features.config import store_dir
 from features.tables import DEMAND
-from storefront.cli import app
 from tests.training.demand.panel import synthetic_panel
 from training.demand import registry
 from training.demand.config import DemandConfig

@@ -10,10 +10,10 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
+from cli import app
 from features.build import build_features
 from features.config import FeatureConfig
 from simulator import Simulation
-from storefront.cli import app
 from storefront.feeds import write_feeds
 from storefront.workspace import Workspace
 from training.elasticity.dml import poisson_slopes

@@ -12,10 +12,10 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
+from cli import app
 from features.build import build_features
 from features.config import FeatureConfig
 from simulator import TRUTH_FILE, SimulationConfig, simulate
-from storefront.cli import app
 from storefront.feeds import write_feeds
 from storefront.workspace import Workspace
 from training.pricing.actions import item_state_at

@@ -11,10 +11,10 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
+from cli import app
 from features.build import build_features
 from features.config import FeatureConfig
 from simulator import SimulationConfig, simulate
-from storefront.cli import app
 from storefront.feeds import write_feeds
 from training.recommender.config import RecommenderConfig, SequentialConfig, TrackingConfig
 from training.recommender.pipeline import train_recommender

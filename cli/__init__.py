@@ -1,8 +1,8 @@
-"""The ``storefront`` command line: one command per pipeline step.
+"""The ``storefront`` command line: parse, call a job (:mod:`jobs`), print its report.
 
-Every command that reads or writes feeds takes ``--data-dir DIR``; errors in the user's
-input end the command with a message naming what was wrong and a non-zero exit code.
-Each command group lives in its own module and registers itself on ``app``.
+Every command that works on a shop takes ``--data-dir DIR``; errors in the user's input
+end the command with a message naming what was wrong and a non-zero exit code. Each
+command group lives in its own module and registers itself on ``app``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import logging
 import os
 import sys
 
-from storefront.cli import (  # noqa: F401
+from cli import (  # noqa: F401
     data,
     experiments,
     features,
@@ -22,7 +22,7 @@ from storefront.cli import (  # noqa: F401
     serve,
     train,
 )
-from storefront.cli.common import app
+from cli.common import app
 
 __all__ = ["app", "run"]
 

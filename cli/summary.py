@@ -1,4 +1,4 @@
-"""Human-readable summaries of a feed directory."""
+"""Human-readable summaries of a shop's feeds (printed by the commands that read them)."""
 
 from __future__ import annotations
 

@@ -4,58 +4,55 @@ through the price ledger."""
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from storefront.cli.common import DataDir, app, shop, user_errors
-from storefront.config import load_config
-from storefront.progress import console, progress_bar
+from cli.common import DataDir, app, table, user_errors
+from jobs import pricing
 
-price_app = typer.Typer(help="Price proposals and their approval.", no_args_is_help=True)
+price_app = typer.Typer(help="Price proposals and the price ledger.", no_args_is_help=True)
 app.add_typer(price_app, name="price")
 
 PricingYaml = Annotated[
     Path | None, typer.Option("--config", help="Pricing YAML (default: configs/pricing.yaml).")
 ]
+By = Annotated[str | None, typer.Option(help="Who does it (default: the current user).")]
+ValidFrom = Annotated[
+    str | None,
+    typer.Option(help="When the price takes effect, ISO with time zone (default: now)."),
+]
+Reason = Annotated[str, typer.Option("--reason", help="Why (kept in the ledger).")]
 
 
-def _first_forecast_day(data_dir: Path) -> dt.date:
-    from training.demand.forecast import read_forecasts
+def print_proposal(job: pricing.ProposalJob, hint: bool = True) -> None:
+    """The proposal's summary, what held prices back, and (``hint``) what to do next."""
+    for title, frame in (("proposal", job.summary), ("held back by", job.held_back)):
+        rows = [[f"{v:,}" if isinstance(v, int) else str(v) for v in row]
+                for row in frame.iter_rows()]  # fmt: skip
+        table(title, frame.columns, rows)
+    typer.echo(f"proposal {job.proposal_id} ({job.status})")
+    typer.echo(f"report: {job.report_path}")
+    if hint and job.status != "published":
+        typer.echo(f"publish it with: storefront price approve {job.proposal_id}")
 
-    first = read_forecasts(data_dir)["period_start"].min()
-    assert isinstance(first, dt.date)
-    return first
+
+def print_ledger(result: pricing.LedgerResult) -> None:
+    """What a ledger action wrote."""
+    typer.echo(result.note)
 
 
-def propose_prices(data_dir: Path, date: dt.date | None, config: Path | None) -> str:
-    """Propose prices with a progress bar, print the summary; returns the proposal id."""
-    from training.pricing.config import PricingConfig
-    from training.pricing.pipeline import propose_prices as propose
-    from training.pricing.report import reason_counts, summary, write_report
-
-    cfg = load_config(PricingConfig, config, name="pricing")
-    day = date or _first_forecast_day(data_dir)
-    with progress_bar(f"proposing prices for {day}", None):
-        proposal = propose(data_dir, day, cfg)
-    with progress_bar("writing the report", None):
-        report = write_report(proposal, data_dir, cfg)
-    for title, frame in (("proposal", summary(proposal.table)),
-                         ("held back by", reason_counts(proposal.table))):  # fmt: skip
-        table = Table(title=title, title_justify="left")
-        for column in frame.columns:
-            table.add_column(column, justify="left" if column == frame.columns[0] else "right")
-        for row in frame.iter_rows():
-            table.add_row(*(f"{v:,}" if isinstance(v, int) else str(v) for v in row))
-        console.print(table)
-    typer.echo(f"proposal {proposal.proposal_id} ({proposal.meta['status']})")
-    typer.echo(f"report: {report}")
-    if proposal.meta["status"] != "published":
-        typer.echo(f"publish it with: storefront price approve {proposal.proposal_id}")
-    return proposal.proposal_id
+def _moment(text: str | None, what: str) -> dt.datetime | None:
+    """An ISO time from the command line (a time zone is required by the ledger)."""
+    if text is None:
+        return None
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise ValueError(
+            f"{what}: {text!r} is not an ISO time, e.g. 2026-03-01T00:00+00:00"
+        ) from exc
 
 
 @price_app.command("propose")
@@ -75,31 +72,7 @@ def propose_command(
         day = dt.date.fromisoformat(date) if date else None
     except ValueError as exc:
         raise ValueError(f"date: {date!r} is not YYYY-MM-DD") from exc
-    propose_prices(shop(data_dir), day, config)
-
-
-def _moment(text: str | None, what: str) -> dt.datetime | None:
-    """An ISO time from the command line (a time zone is required by the ledger)."""
-    if text is None:
-        return None
-    try:
-        return dt.datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise ValueError(
-            f"{what}: {text!r} is not an ISO time, e.g. 2026-03-01T00:00+00:00"
-        ) from exc
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-By = Annotated[str | None, typer.Option(help="Who does it (default: the current user).")]
-ValidFrom = Annotated[
-    str | None,
-    typer.Option(help="When the price takes effect, ISO with time zone (default: now)."),
-]
-Reason = Annotated[str, typer.Option("--reason", help="Why (kept in the ledger).")]
+    print_proposal(pricing.propose(data_dir, day, config))
 
 
 @price_app.command("approve")
@@ -118,11 +91,7 @@ def approve_command(
 ) -> None:
     """Publish a proposal's prices into the price ledger; approving a published proposal
     again republishes it from now when later entries replaced some of its prices."""
-    from training.pricing.actions import approve
-
-    when = _moment(valid_from, "valid_from")
-    result = approve(shop(data_dir), proposal, by or getpass.getuser(), _now(), when)
-    typer.echo(result.note)
+    print_ledger(pricing.approve(proposal, data_dir, by, _moment(valid_from, "valid_from")))
 
 
 @price_app.command("reject")
@@ -134,9 +103,7 @@ def reject_command(
     by: By = None,
 ) -> None:
     """Record that a proposal is rejected; it can no longer be approved."""
-    from training.pricing.actions import reject
-
-    typer.echo(reject(shop(data_dir), proposal, by or getpass.getuser(), reason, _now()).note)
+    print_ledger(pricing.reject(proposal, reason, data_dir, by))
 
 
 @price_app.command("set")
@@ -152,19 +119,14 @@ def set_command(
 ) -> None:
     """Set one item's price by hand, within the guardrails (refused, nothing written,
     naming each guardrail it breaks)."""
-    from training.pricing.actions import GuardrailError, set_price
-    from training.pricing.config import PricingConfig
-
-    cfg = load_config(PricingConfig, config, name="pricing")
     when = _moment(valid_from, "valid_from")
     try:
-        result = set_price(shop(data_dir), item, price, by or getpass.getuser(), reason,
-                           _now(), cfg, when)  # fmt: skip
-    except GuardrailError as exc:
+        result = pricing.set_price(item, price, reason, data_dir, by, when, config)
+    except pricing.GuardrailError as exc:
         typer.echo(f"refused: {exc}")
         typer.echo("nothing was written")
         raise typer.Exit(code=1) from exc
-    typer.echo(result.note)
+    print_ledger(result)
 
 
 @price_app.command("rollback")
@@ -183,11 +145,8 @@ def rollback_command(
 ) -> None:
     """Restore earlier prices by appending rollback entries for every item the ledger
     touched since (its feed price where the ledger had none then)."""
-    from training.pricing.rollback import rollback
-
-    result = rollback(shop(data_dir), by or getpass.getuser(), reason, _now(), to,
-                      _moment(at, "at"), _moment(valid_from, "valid_from"))  # fmt: skip
-    typer.echo(result.note)
+    when = _moment(valid_from, "valid_from")
+    print_ledger(pricing.rollback(reason, data_dir, to, _moment(at, "at"), by, when))
 
 
 def _money(value: float | None) -> str:
@@ -222,9 +181,7 @@ def history_command(
 ) -> None:
     """The price ledger, oldest first: every publication, rollback, override and
     rejection with its previous price, when it takes effect, who wrote it, when and why."""
-    from training.pricing.ledger import history
-
-    entries = history(shop(data_dir), item)
+    entries = pricing.history(data_dir, item)
     shown = entries.tail(limit)
     typer.echo(f"price ledger: {entries.height:,} entries, the last {shown.height:,}:")
     for row in shown.iter_rows(named=True):

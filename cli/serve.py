@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from storefront.cli.common import DataDir, app
+from cli.common import DataDir, app
 from storefront.config import PROJECT_ROOT
 
 SERVICE = "serving.service:Storefront"

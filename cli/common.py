@@ -1,4 +1,4 @@
-"""What every command shares: the root app, common options, error handling."""
+"""What every command shares: the root app, common options, error handling, tables."""
 
 from __future__ import annotations
 
@@ -7,16 +7,15 @@ import logging
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import Annotated, ParamSpec, TypeVar
 
 import typer
 from rich.logging import RichHandler
+from rich.table import Table
 
-from storefront.config import ConfigError, default_data_dir
-from storefront.feeds import Feeds, FeedValidationError
+from storefront.config import ConfigError
+from storefront.feeds import FeedValidationError
 from storefront.progress import console
-from storefront.summary import summary_tables
-from storefront.workspace import Workspace
 
 app = typer.Typer(
     help="Storefront ML: recommendations and dynamic pricing for online shops.",
@@ -29,8 +28,7 @@ DataDir = Annotated[
     Path | None,
     typer.Option(
         "--data-dir",
-        help="Feed directory (events/catalog/inventory/prices/sales .parquet). "
-        "Default: $STOREFRONT_DATA_DIR or data/feeds.",
+        help="The shop folder (feeds/ and state/). Default: $STOREFRONT_DATA_DIR or data/shop.",
     ),
 ]
 
@@ -70,21 +68,22 @@ def main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> N
     )
 
 
-def shop(data_dir: Path | None) -> Path:
-    """The shop folder a command works on (``--data-dir``, else the default), which must
-    exist: a mistyped folder is an error, never a new empty shop."""
-    return Workspace.open(data_dir or default_data_dir()).root
+def table(title: str, columns: list[str], rows: list[list[str]], first_left: bool = True) -> None:
+    """Print a table: the first column left-aligned, the others right-aligned."""
+    out = Table(title=title, title_justify="left")
+    for n, column in enumerate(columns):
+        out.add_column(column, justify="left" if n == 0 and first_left else "right")
+    for row in rows:
+        out.add_row(*row)
+    console.print(out)
 
 
-def print_summary(feeds: Feeds, data_dir: Path) -> None:
-    """Print the row counts and date ranges of a feed directory."""
-    typer.echo(f"feeds in {data_dir}")
-    for table in summary_tables(feeds):
-        console.print(table)
-
-
-def write_table(frame: Any, path: Path, what: str) -> None:
-    """Write a Polars frame as parquet at ``path`` (folders made) and say so."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    frame.write_parquet(path)
-    typer.echo(f"{what} written to {path}")
+def cell(value: object) -> str:
+    """A value as a table shows it (thousands separators, one decimal for floats)."""
+    if value is None:
+        return ""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.1f}"
+    return str(value)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from storefront.cli import app
+from cli import app
 from storefront.workspace import Workspace
+from training.pricing.ledger import prices_in_force
 
 runner = CliRunner()
 
@@ -86,7 +88,19 @@ def test_quickstart_simulates_validates_and_summarises(tmp_path: Path, small_yam
     assert "final" in result.output and "registered version" in result.output
     assert "estimates kept for pricing" in result.output
     assert len(list(Workspace(out).proposals.glob("*.html"))) == 1
-    assert "prices for serving" in result.output and "at risk of a stock-out" in result.output
+    assert "approved by quickstart" in result.output and "at risk of a stock-out" in result.output
+
+    # the pricing team rolls the quickstart's prices back to the feed's, on the same shop
+    in_force = prices_in_force(out, dt.datetime.now(dt.UTC))
+    assert in_force.height > 0
+    undo = ["--at", "2000-01-01T00:00+00:00", "--reason", "undo the demo"]
+    rollback = runner.invoke(app, ["price", "rollback", *undo, "--data-dir", str(out)])
+    assert rollback.exit_code == 0, rollback.output
+    after = prices_in_force(out, dt.datetime.now(dt.UTC))
+    changed = in_force.join(after, on="item_id", suffix="_after")
+    assert (changed["price"] != changed["price_after"]).any()
+    history = runner.invoke(app, ["price", "history", "--data-dir", str(out), "--limit", "500"])
+    assert "rollback" in history.output and "undo the demo" in history.output
 
 
 @pytest.mark.real_data

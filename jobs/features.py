@@ -1,0 +1,45 @@
+"""The feature store: build (incremental) and rebuild."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from jobs.shop import open_shop
+from storefront.config import load_config
+from storefront.progress import console, progress_bar
+
+if TYPE_CHECKING:
+    from features.build import BuildReport
+
+__all__ = ["build"]
+
+STEPS = ("read feeds", "compute tables", "write offline tables", "apply definitions",
+         "materialize to the online store")  # fmt: skip
+
+
+def build(data_dir: Path | None, config: Path | None = None, rebuild: bool = False) -> BuildReport:
+    """Build the shop's feature store with a progress bar.
+
+    Args:
+        data_dir: The shop folder.
+        config: Features YAML (default ``configs/features.yaml``).
+        rebuild: Forget earlier builds and recompute everything.
+    """
+    from features.build import build_features
+    from features.config import FeatureConfig
+
+    folder = open_shop(data_dir)
+    cfg = load_config(FeatureConfig, config, name="features")
+    with progress_bar("building features", len(STEPS)) as advance:
+        started: list[str] = []
+
+        def step(name: str) -> None:
+            if started:
+                advance(1)
+            started.append(name)
+            console.log(f"features: {name}")
+
+        report = build_features(folder, cfg, rebuild=rebuild, step=step)
+        advance(len(STEPS) - len(started) + 1)
+    return report

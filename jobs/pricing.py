@@ -1,0 +1,145 @@
+"""Pricing: propose a day's prices; approve, reject, set by hand, roll back and read the
+price ledger. Every write goes through the ledger's actions, guardrails included."""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from jobs.shop import open_shop
+from storefront.config import load_config
+from storefront.progress import progress_bar
+from training.pricing.guardrails import GuardrailError
+
+if TYPE_CHECKING:
+    from training.pricing.actions import LedgerResult
+    from training.pricing.proposals import ProposalSet
+
+__all__ = ["GuardrailError", "ProposalJob", "approve", "history", "propose",
+           "reject", "rollback", "set_price"]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ProposalJob:
+    """A proposal, its summary tables and where its HTML report is."""
+
+    proposal: ProposalSet
+    summary: pl.DataFrame
+    held_back: pl.DataFrame
+    report_path: Path
+
+    @property
+    def proposal_id(self) -> str:
+        """The proposal's id (for approve / reject)."""
+        return self.proposal.proposal_id
+
+    @property
+    def status(self) -> str:
+        """``proposed``, ``published`` (auto-approved) or ``rejected``."""
+        return str(self.proposal.meta["status"])
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _who(by: str | None) -> str:
+    return by or getpass.getuser()
+
+
+def first_forecast_day(data_dir: Path) -> dt.date:
+    """The first day the demand forecasts cover (the default day to price)."""
+    from training.demand.forecast import read_forecasts
+
+    first = read_forecasts(data_dir)["period_start"].min()
+    assert isinstance(first, dt.date)
+    return first
+
+
+def propose(
+    data_dir: Path | None, date: dt.date | None = None, config: Path | None = None
+) -> ProposalJob:
+    """Propose each item's price for a day (default: the first forecast day) under the
+    guardrails, and write the proposal with its HTML report."""
+    from training.pricing.config import PricingConfig
+    from training.pricing.pipeline import propose_prices
+    from training.pricing.report import reason_counts, summary, write_report
+
+    folder = open_shop(data_dir)
+    cfg = load_config(PricingConfig, config, name="pricing")
+    day = date or first_forecast_day(folder)
+    with progress_bar(f"proposing prices for {day}", None):
+        proposal = propose_prices(folder, day, cfg)
+    with progress_bar("writing the report", None):
+        report = write_report(proposal, folder, cfg)
+    return ProposalJob(proposal, summary(proposal.table), reason_counts(proposal.table), report)
+
+
+def approve(
+    proposal_id: str,
+    data_dir: Path | None,
+    by: str | None = None,
+    valid_from: dt.datetime | None = None,
+) -> LedgerResult:
+    """Publish a proposal's prices into the ledger (default from the proposal's day)."""
+    from training.pricing.actions import approve as run
+
+    return run(open_shop(data_dir), proposal_id, _who(by), _now(), valid_from)
+
+
+def reject(
+    proposal_id: str, reason: str, data_dir: Path | None, by: str | None = None
+) -> LedgerResult:
+    """Record that a proposal is rejected; it can no longer be approved."""
+    from training.pricing.actions import reject as run
+
+    return run(open_shop(data_dir), proposal_id, _who(by), reason, _now())
+
+
+def set_price(
+    item_id: str,
+    price: float,
+    reason: str,
+    data_dir: Path | None,
+    by: str | None = None,
+    valid_from: dt.datetime | None = None,
+    config: Path | None = None,
+) -> LedgerResult:
+    """Set one item's price by hand within the guardrails.
+
+    Raises:
+        training.pricing.actions.GuardrailError: A guardrail refuses it (named);
+            nothing is written.
+    """
+    from training.pricing.actions import set_price as run
+    from training.pricing.config import PricingConfig
+
+    cfg = load_config(PricingConfig, config, name="pricing")
+    return run(open_shop(data_dir), item_id, price, _who(by), reason, _now(), cfg, valid_from)
+
+
+def rollback(
+    reason: str,
+    data_dir: Path | None,
+    to: str | None = None,
+    at: dt.datetime | None = None,
+    by: str | None = None,
+    valid_from: dt.datetime | None = None,
+) -> LedgerResult:
+    """Restore the prices right after proposal ``to`` or in force at ``at``, as new
+    ledger entries for every item touched since."""
+    from training.pricing.rollback import rollback as run
+
+    return run(open_shop(data_dir), _who(by), reason, _now(), to, at, valid_from)
+
+
+def history(data_dir: Path | None, item: str | None = None) -> pl.DataFrame:
+    """The price ledger, oldest first (one item's entries when ``item`` is given)."""
+    from training.pricing.ledger import history as read
+
+    return read(open_shop(data_dir), item)
