@@ -61,7 +61,7 @@ def _last_day(feeds: Feeds) -> dt.date:
     if feeds.sales is not None:
         days.append(feeds.sales["period_start"].max())
     if not days:
-        raise ValueError("features need an events or a sales feed; the feed directory has neither")
+        raise ValueError("features need an events or a sales feed; the shop has neither")
     return max(days)
 
 
@@ -114,10 +114,10 @@ def _timed(report: BuildReport, name: str, step: Step | None) -> Iterator[None]:
 def build_features(
     data_dir: Path, cfg: FeatureConfig, rebuild: bool = False, step: Step | None = None
 ) -> BuildReport:
-    """Build (or extend) the feature store of the feed directory ``data_dir``.
+    """Build (or extend) the feature store of the shop folder ``data_dir``.
 
     Args:
-        data_dir: The feed directory; the store lives in its ``feature_store/``.
+        data_dir: The shop folder; the store lives in its state (``state/feature_store/``).
         cfg: Feature settings (pipelines and store profile).
         rebuild: Forget earlier builds and recompute every table from the feeds.
         step: Progress callback, called with each step's name.

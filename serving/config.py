@@ -120,7 +120,7 @@ class ServingConfig(Settings):
     """Experiments YAML (store URL); default ``configs/experiments.yaml``."""
 
     def resolved_data_dir(self) -> Path:
-        """The shop's feed directory (``$STOREFRONT_DATA_DIR`` wins over the file)."""
+        """The shop folder (``$STOREFRONT_DATA_DIR`` wins over the file)."""
         if "STOREFRONT_DATA_DIR" in os.environ or self.data_dir is None:
             return default_data_dir()
         return Path(self.data_dir)

@@ -21,7 +21,7 @@ class Forecasts:
     """The shop's latest batch forecasts, by item.
 
     Args:
-        data_dir: The shop's feed directory.
+        data_dir: The shop folder.
     """
 
     def __init__(self, data_dir: Path) -> None:

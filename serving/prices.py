@@ -32,7 +32,7 @@ class PriceBook:
     """Current prices of a shop.
 
     Args:
-        data_dir: The shop's feed directory (published prices live under it).
+        data_dir: The shop folder (its price ledger is read).
         shop: Feed prices and the catalogue.
     """
 

@@ -90,3 +90,12 @@ def test_size(args, expected) -> None:
 def test_size_refuses_a_rate_above_one() -> None:
     result = _run("size", "--baseline", "1.5", "--mde", "0.1")
     assert result.exit_code == 1 and "baseline:" in result.output
+
+
+def test_a_mistyped_shop_folder_is_named_and_nothing_is_created(tmp_path) -> None:
+    typo = tmp_path / "shpo"
+    for args in (["list"], ["report", "feed_test"], ["create", FEED]):
+        result = _run(*args, "--data-dir", str(typo))
+        assert result.exit_code == 1, args
+        assert "does not exist" in " ".join(result.output.split()), args
+    assert not typo.exists()

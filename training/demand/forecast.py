@@ -28,6 +28,8 @@ FORECAST_FILE = "demand.parquet"
 def forecast_path(data_dir: Path) -> Path:
     """The shop's batch demand forecasts (part of its state)."""
     return workspace(data_dir).forecasts / FORECAST_FILE
+
+
 FLAGS = ("promo", "feature", "display", "tpr_only", "snap")
 
 
