@@ -78,7 +78,11 @@ def test_bad_config_is_named(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_quickstart_simulates_validates_and_summarises(tmp_path: Path, small_yaml: Path) -> None:
+def test_quickstart_simulates_validates_and_summarises(
+    tmp_path: Path, small_yaml: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a registry of its own: the serving tests' shop must stay the session store's champion
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     out = tmp_path / "feeds"
     result = runner.invoke(app, ["quickstart", "--data-dir", str(out), "--config", str(small_yaml)])
     assert result.exit_code == 0, result.output
