@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
+
+from pydantic import BaseModel
 
 from jobs.shop import open_shop
 from storefront.config import load_config
@@ -23,6 +25,17 @@ class ElasticityJob:
     report: ElasticityReport
     estimates_path: Path
     confidence: float
+
+
+C = TypeVar("C", bound=BaseModel)
+
+
+def _with_trials(cfg: C, trials: int) -> C:
+    """``cfg`` with ``trials`` Optuna trials first (unchanged when 0)."""
+    if not trials:
+        return cfg
+    tuning = cfg.tuning.model_copy(update={"trials": trials})  # type: ignore[attr-defined]
+    return cfg.model_copy(update={"tuning": tuning})
 
 
 def recommender(
@@ -46,8 +59,7 @@ def recommender(
 
     folder = open_shop(data_dir)
     cfg = load_config(RecommenderConfig, config, name=name)
-    if trials:
-        cfg = cfg.model_copy(update={"tuning": cfg.tuning.model_copy(update={"trials": trials})})
+    cfg = _with_trials(cfg, trials)
     with progress_bar("training recommenders", None):
         report = train_recommender(folder, cfg, step=lambda s: console.log(f"recommender: {s}"))
     if metrics_out is not None:
@@ -74,8 +86,7 @@ def demand(
 
     folder = open_shop(data_dir)
     cfg = load_config(DemandConfig, config, name="demand")
-    if trials:
-        cfg = cfg.model_copy(update={"tuning": cfg.tuning.model_copy(update={"trials": trials})})
+    cfg = _with_trials(cfg, trials)
     with progress_bar("training the demand model", None):
         report = train_demand(folder, cfg, step=lambda s: console.log(f"demand: {s}"))
     if metrics_out is not None:
