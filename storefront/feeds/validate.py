@@ -7,6 +7,7 @@ file) and the column, and counts how many rows break the same rule.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 
 import polars as pl
@@ -49,6 +50,8 @@ class FeedValidationError(ValueError):
         super().__init__(f"{', '.join(where)}: {reason}{count}")
 
 
+log = logging.getLogger(__name__)
+
 _INTEGER = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64)
 _FLOAT = (pl.Float32, pl.Float64)
 
@@ -76,6 +79,8 @@ def _coerce_column(df: pl.DataFrame, col: Column, file: str) -> pl.Expr:
         Kind.DATETIME: isinstance(dtype, pl.Datetime) and dtype.time_zone is not None,
         Kind.DATE: isinstance(dtype, pl.Date),
     }[col.kind]
+    if (lossless := _lossless_cast(df, col, file)) is not None:
+        return lossless
     if ok:
         if col.kind is Kind.DATETIME:
             return expr.dt.convert_time_zone("UTC").dt.cast_time_unit("us")
@@ -89,7 +94,9 @@ def _coerce_column(df: pl.DataFrame, col: Column, file: str) -> pl.Expr:
             row=first[0] if first else 0,
         )
     reason = f"wrong type {dtype}, expected {col.kind.value}"
-    bad = None
+    bad = _lossy_values(df, col)
+    if bad is not None:
+        reason += f" (e.g. value {df[col.name][bad[0]]!r}; a cast would lose information)"
     if dtype == pl.String and col.kind in (Kind.INT, Kind.FLOAT):
         bad = _first_row(df, expr.is_not_null() & expr.cast(target, strict=False).is_null())
         if bad is not None:
@@ -98,6 +105,46 @@ def _coerce_column(df: pl.DataFrame, col: Column, file: str) -> pl.Expr:
     raise FeedValidationError(
         file, reason, column=col.name, row=bad[0] if bad else None, n_rows=bad[1] if bad else None
     )
+
+
+def _not_a_flag(expr: pl.Expr) -> pl.Expr:
+    """True where a numeric value is neither 0 nor 1 (null where it is null)."""
+    return (expr != 0) & (expr != 1)
+
+
+def _lossy_values(df: pl.DataFrame, col: Column) -> tuple[int, int] | None:
+    """Where a numeric id or flag column could not be cast losslessly (first row, count):
+    any value of a float id, a flag value outside {0, 1}."""
+    dtype = df.schema[col.name]
+    expr = pl.col(col.name)
+    if col.kind is Kind.STR and isinstance(dtype, _FLOAT):
+        return _first_row(df, expr.is_not_null())
+    if col.kind is Kind.BOOL and isinstance(dtype, _INTEGER + _FLOAT):
+        return _first_row(df, _not_a_flag(expr))
+    return None
+
+
+def _lossless_cast(df: pl.DataFrame, col: Column, file: str) -> pl.Expr | None:
+    """Cast that loses nothing, logged: integer ids to strings, 0/1 flags to booleans.
+
+    Returns:
+        The casting expression, or ``None`` when no lossless cast applies (the caller then
+        accepts the column as it is or refuses it).
+    """
+    dtype = df.schema[col.name]
+    expr = pl.col(col.name)
+    if col.kind is Kind.STR and isinstance(dtype, _INTEGER):
+        cast = expr.cast(pl.String)
+    elif (
+        col.kind is Kind.BOOL
+        and isinstance(dtype, _INTEGER + _FLOAT)
+        and _first_row(df, _not_a_flag(expr)) is None
+    ):
+        cast = expr.cast(pl.Int8).cast(pl.Boolean)
+    else:
+        return None
+    log.info("%s, column '%s': cast %s to %s (lossless)", file, col.name, dtype, col.kind.value)
+    return cast
 
 
 def _check_columns(df: pl.DataFrame, schema: FeedSchema, file: str) -> None:

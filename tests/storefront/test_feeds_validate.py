@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -30,6 +31,16 @@ def _with(frames: Frames, feed: str, table: pl.DataFrame) -> Frames:
     return {**frames, feed: table}
 
 
+def _row_numbers(name: str, dtype: type) -> pl.Expr:
+    return pl.int_range(pl.len()).cast(dtype).alias(name)
+
+
+def _flag_with(row: int, value: float, dtype: type) -> pl.Expr:
+    """The promo flag as numbers, with ``value`` at ``row``."""
+    numbers = pl.col("promo").cast(dtype)
+    return pl.when(pl.int_range(pl.len()) == row).then(value).otherwise(numbers)
+
+
 def _prices_as_text(frames: Frames) -> Frames:
     return _with(frames, "events", frames["events"].with_columns(pl.col("unit_price").cast(str)))
 
@@ -47,11 +58,17 @@ CASES: dict[str, tuple[Callable[[Frames], Frames], str, str | None, int | None, 
         lambda f: _set(_prices_as_text(f), "events", "unit_price", 17, "twelve"),
         "events.parquet", "unit_price", 17, "'twelve' is not a float",
     ),
-    "integer ids": (
-        lambda f: _with(
-            f, "catalog", f["catalog"].with_columns(pl.int_range(pl.len()).alias("category"))
-        ),
-        "catalog.parquet", "category", None, "wrong type",
+    "float ids": (
+        lambda f: _with(f, "catalog", f["catalog"].with_columns(_row_numbers("category", float))),
+        "catalog.parquet", "category", 0, "wrong type Float64, expected str (e.g. value 0.0",
+    ),
+    "flag out of 0/1": (
+        lambda f: _with(f, "prices", f["prices"].with_columns(promo=_flag_with(6, 2, int))),
+        "prices.parquet", "promo", 6, "e.g. value 2",
+    ),
+    "fractional flag": (
+        lambda f: _with(f, "prices", f["prices"].with_columns(promo=_flag_with(4, 0.5, float))),
+        "prices.parquet", "promo", 4, "e.g. value 0.5",
     ),
     "negative quantity": (
         lambda f: _set(f, "events", "quantity", 5, -2),
@@ -180,3 +197,41 @@ def test_optional_feeds_may_be_absent_but_required_ones_are_named(feed_dir: Path
 def test_missing_directory_is_named(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="nowhere"):
         read_feeds(tmp_path / "nowhere")
+
+
+def test_integer_ids_and_flags_are_cast_losslessly_and_logged(
+    small_sim: Simulation, caplog: pytest.LogCaptureFixture
+) -> None:
+    frames = small_sim.feeds.present()
+    codes = {item: n for n, item in enumerate(frames["catalog"]["item_id"].to_list())}
+    as_int = pl.col("item_id").replace_strict(codes, return_dtype=pl.Int64)
+    catalog = frames["catalog"].with_columns(as_int)
+    prices = frames["prices"].with_columns(as_int, pl.col("promo").cast(pl.Int8))
+    sales = frames["sales"].with_columns(
+        as_int, pl.lit(7, pl.Int32).alias("location_id"), pl.col("promo").cast(pl.UInt8)
+    )
+
+    with caplog.at_level(logging.INFO, logger="storefront.feeds.validate"):
+        clean = validate_feeds({"catalog": catalog, "prices": prices, "sales": sales})
+
+    assert clean["catalog"]["item_id"].to_list() == [str(n) for n in range(catalog.height)]
+    assert clean["sales"].schema["location_id"] == pl.String
+    assert clean["sales"]["location_id"].unique().to_list() == ["7"]
+    assert clean["prices"]["promo"].to_list() == frames["prices"]["promo"].to_list()
+    assert clean["sales"]["promo"].to_list() == frames["sales"]["promo"].to_list()
+    logged = caplog.text
+    for file, column in [("catalog.parquet", "item_id"), ("sales.parquet", "location_id"),
+                         ("prices.parquet", "promo"), ("sales.parquet", "promo")]:  # fmt: skip
+        assert f"{file}, column '{column}': cast" in logged
+
+
+def test_flags_with_nulls_are_cast_when_nullable(small_sim: Simulation) -> None:
+    frames = small_sim.feeds.present()
+    sales = frames["sales"].with_columns(
+        feature=pl.Series(
+            [1, None] * (frames["sales"].height // 2) + [0] * (frames["sales"].height % 2)
+        )
+    )
+    clean = validate_feeds({"catalog": frames["catalog"], "sales": sales})["sales"]
+    assert clean.schema["feature"] == pl.Boolean
+    assert clean["feature"].head(2).to_list() == [True, None]
