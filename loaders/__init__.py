@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from loaders.amazon_toys import load_amazon_toys
 from loaders.base import LoadResult
 from loaders.breakfast_at_the_frat import load_breakfast_at_the_frat
 from loaders.m5_tiny import load_m5_tiny
@@ -23,12 +24,14 @@ LOADERS: dict[str, Callable[[Path], LoadResult]] = {
     "online_retail": load_online_retail,
     "breakfast_at_the_frat": load_breakfast_at_the_frat,
     "m5_tiny": load_m5_tiny,
+    "amazon_toys": load_amazon_toys,
 }
 
 DEFAULT_SOURCES: dict[str, Path] = {
     "online_retail": SHARED_DATA / "online_retail" / "online_retail.parquet",
     "breakfast_at_the_frat": SHARED_DATA / "breakfast_at_the_frat",
     "m5_tiny": SHARED_DATA / "m5_tiny" / "m5_tiny.parquet",
+    "amazon_toys": SHARED_DATA / "amazon_toys" / "toys_5core.parquet",
 }
 
 

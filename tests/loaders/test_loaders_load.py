@@ -11,7 +11,7 @@ import pytest
 from loaders import DEFAULT_SOURCES, LOADERS, load
 from storefront.config import shared_data_dir
 
-NAMES = {"online_retail", "breakfast_at_the_frat", "m5_tiny"}
+NAMES = {"online_retail", "breakfast_at_the_frat", "m5_tiny", "amazon_toys"}
 
 
 def test_registry_names_and_default_sources():
