@@ -12,7 +12,8 @@ from pathlib import Path
 
 import polars as pl
 
-from storefront.feeds import read_feeds
+from storefront.feeds import read_feeds, with_optional
+from storefront.feeds.schemas import CATALOG
 
 POPULAR_DAYS = 14
 LOWEST_PRICE_DAYS = 30
@@ -58,7 +59,8 @@ class Shop:
         popular = list(categories)
         if feeds.events is not None and feeds.events.height:
             popular = _popular(feeds.events, popular)
-        costs = catalog.select("item_id", "unit_cost").drop_nulls()
+        costs = with_optional(catalog, CATALOG, "unit_cost").select("item_id", "unit_cost")
+        costs = costs.drop_nulls()
         unit_costs = dict(zip(costs["item_id"], costs["unit_cost"], strict=True))
         return cls(categories, prices, popular, unit_costs)
 

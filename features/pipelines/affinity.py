@@ -103,16 +103,25 @@ def _profile_chunk(
     matrix[cells["row"].to_numpy(), cells["code"].to_numpy()] = cells["score"].to_numpy()
     user = rows["user_id"].to_numpy()
     filled = np.nan_to_num(_carry_forward(matrix, np.r_[True, user[1:] != user[:-1]]), nan=0.0)
+    return rows.select("user_id", "day").with_columns(
+        interest_total=pl.Series(np.log2(filled.sum(axis=1))),
+        **_top_categories(filled, categories, top_n),
+    )
+
+
+def _top_categories(filled: np.ndarray, categories: pl.Series, top_n: int) -> dict[str, pl.Series]:
+    """``top_category_1 .. top_category_<top_n>`` of each row of scores: null where the
+    row has fewer positive scores, or the catalogue fewer categories, than ``top_n``."""
     order = np.argsort(-filled, axis=1, kind="stable")[:, :top_n]
     names = categories.to_numpy()[order].astype(object)
     names[np.take_along_axis(filled, order, axis=1) <= 0] = None
-    return rows.select("user_id", "day").with_columns(
-        interest_total=pl.Series(np.log2(filled.sum(axis=1))),
-        **{
-            f"top_category_{k + 1}": pl.Series(names[:, k].tolist(), dtype=pl.String)
-            for k in range(top_n)
-        },
-    )
+    empty = [None] * filled.shape[0]
+    return {
+        f"top_category_{k + 1}": pl.Series(
+            names[:, k].tolist() if k < names.shape[1] else empty, dtype=pl.String
+        )
+        for k in range(top_n)
+    }
 
 
 def _carry_forward(matrix: np.ndarray, first_row: np.ndarray) -> np.ndarray:

@@ -20,6 +20,8 @@ from features.pipelines.daily import (
     safe_ratio,
     trailing_sums,
 )
+from storefront.feeds import with_optional
+from storefront.feeds.schemas import CATALOG
 
 COUNTED = ("views", "carts", "purchases", "units")
 
@@ -78,7 +80,7 @@ def item_features(
 
     Args:
         events: The events feed.
-        catalog: The catalog feed.
+        catalog: The catalog feed (without ``unit_cost``, cost and margin are null).
         prices: The prices feed, if any (else the price seen in events, else base price).
         inventory: The inventory feed, if any (else stock columns are null: unlimited).
         first_day: First day of the grid (items launched later start at launch).
@@ -96,7 +98,12 @@ def item_features(
         dense_days(starts, "item_id", last_day)
         .join(_daily_activity(events), on=["item_id", "day"], how="left")
         .with_columns(pl.col(COUNTED).fill_null(0))
-        .join(catalog.select("item_id", "base_price", "unit_cost", "created_at"), on="item_id")
+        .join(
+            with_optional(catalog, CATALOG, "unit_cost").select(
+                "item_id", "base_price", "unit_cost", "created_at"
+            ),
+            on="item_id",
+        )
         .join(starts, on="item_id")
         .with_columns(days_in=(pl.col("day") - pl.col("first_day")).dt.total_days())
         .sort("day")

@@ -1,5 +1,6 @@
 """The feed contract: schemas of the five input tables, their validator and atomic storage."""
 
+from storefront.feeds.forms import with_optional
 from storefront.feeds.schemas import FEED_NAMES, SCHEMAS, Column, FeedSchema, Kind
 from storefront.feeds.store import Feeds, read_feeds, write_feeds
 from storefront.feeds.validate import FeedValidationError, validate_feeds, validate_frame
@@ -15,5 +16,6 @@ __all__ = [
     "read_feeds",
     "validate_feeds",
     "validate_frame",
+    "with_optional",
     "write_feeds",
 ]

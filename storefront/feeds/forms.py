@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import polars as pl
 import sqlalchemy as sa
@@ -167,3 +167,25 @@ def sqlalchemy_columns(
             sa.Column(col.name, sql_type, primary_key=key, nullable=col.nullable and not key)
         )
     return columns
+
+
+Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
+
+
+def with_optional(frame: Frame, schema: FeedSchema, *names: str) -> Frame:
+    """``frame`` with the optional columns ``names`` it lacks added as typed nulls.
+
+    An absent nullable column means "unknown for every row" (e.g. a catalogue without
+    ``unit_cost``), so code that reads it can treat both alike.
+
+    Args:
+        frame: A validated feed frame (eager or lazy).
+        schema: The feed's schema.
+        *names: Optional, nullable columns of the schema.
+    """
+    present = frame.collect_schema().names()
+    return frame.with_columns(
+        pl.lit(None, schema.column(name).kind.dtype).alias(name)
+        for name in names
+        if name not in present
+    )

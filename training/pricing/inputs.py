@@ -10,7 +10,8 @@ import polars as pl
 
 from features.config import store_dir
 from features.tables import ITEM
-from storefront.feeds import read_feeds
+from storefront.feeds import read_feeds, with_optional
+from storefront.feeds.schemas import CATALOG
 from training.demand.forecast import read_forecasts
 from training.elasticity.pipeline import read_estimates
 from training.pricing.ledger import prices_in_force
@@ -85,7 +86,8 @@ def item_states(data_dir: Path, date: dt.date) -> pl.DataFrame:
     if snapshots.is_empty():
         raise ValueError(f"date: the feature store has no item snapshot before {date}")
     return (
-        feeds.catalog.select("item_id", "category", "base_price", "unit_cost")
+        with_optional(feeds.catalog, CATALOG, "unit_cost")
+        .select("item_id", "category", "base_price", "unit_cost")
         .join(feed_prices(data_dir, date, feeds.prices), on="item_id")
         .join(snapshots, on="item_id", how="left")
         .sort("item_id")

@@ -56,3 +56,14 @@ def test_weights_rank_purchases_above_views() -> None:
     scored = category_days(events.lazy(), CATALOG.lazy(), AffinityConfig())
     profile = user_interest_profile(scored, top_n=2)
     assert profile["top_category_1"][0] == "books"
+
+
+def test_fewer_categories_than_top_n_leaves_the_rest_null() -> None:
+    one_category = CATALOG.with_columns(category=pl.lit("toys"))
+    scored = category_days(
+        _views([(0, "t"), (1, "b")]).lazy(), one_category.lazy(), AffinityConfig()
+    )
+    profile = user_interest_profile(scored, top_n=3).sort("day")
+    assert profile["top_category_1"].to_list() == ["toys", "toys"]
+    assert profile["top_category_2"].null_count() == profile["top_category_3"].null_count() == 2
+    assert profile["interest_total"].is_finite().all()

@@ -101,3 +101,13 @@ def test_packed_vectors_hold_every_feature_in_order(daily: pl.DataFrame) -> None
             assert math.isnan(value), f"{name}: a missing value travels as NaN"
         else:
             assert value == pytest.approx(float(want)), name
+
+
+def test_catalog_without_unit_cost_has_unknown_cost_and_margin() -> None:
+    daily = item_features(
+        EVENTS.lazy(), CATALOG.drop("unit_cost").lazy(), None, None, D0,
+        D0 + dt.timedelta(days=3), ItemFeatureConfig(),
+    )  # fmt: skip
+    assert daily["unit_cost"].null_count() == daily.height
+    assert daily["unit_margin"].null_count() == daily.height
+    assert daily["price"].to_list()[:3] == [10.0, 10.0, 8.0]
