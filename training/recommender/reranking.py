@@ -114,15 +114,16 @@ def rank_final(
     backup = rank_all(fallback, c, depth + 300, cfg.split.exclude_purchased)
     lists = dict(zip(ordered["case"].to_list(), ordered["item"].to_list(), strict=True))
     popular = rank_all(generators["popularity"], c, depth, cfg.split.exclude_purchased)
-    out = np.zeros((len(c.histories), depth), dtype=np.int64)
+    width = popular.shape[1]  # under ``depth`` when the catalogue has fewer items
+    out = np.zeros((len(c.histories), width), dtype=np.int64)
     for case in range(len(c.histories)):
         if len(c.histories[case]) == 0:
             out[case] = popular[case]
             continue
         head = list(lists.get(case, []))
         taken = set(head)
-        head += [int(i) for i in backup[case] if int(i) not in taken][: depth - len(head)]
-        out[case] = head[:depth]
+        head += [int(i) for i in backup[case] if int(i) not in taken][: width - len(head)]
+        out[case] = head[:width]
     return out
 
 
