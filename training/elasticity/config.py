@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from storefront.config import Settings
@@ -19,5 +21,16 @@ class ElasticityConfig(Settings):
     threads: int = Field(default=2, ge=1)
     confidence: float = Field(default=0.95, gt=0, lt=1)
     seed: int = 0
+    cluster: Literal["auto", "location", "block"] = "auto"
+    """Clusters of the robust variances: ``location`` (rows of a store are correlated),
+    ``block`` (runs of ``block_days`` consecutive days of an item and location), or
+    ``auto``: location where the data have at least ``min_cluster_locations``, else block."""
+    min_cluster_locations: int = Field(default=8, ge=2)
+    block_days: int = Field(default=28, ge=1)
+    max_abs_elasticity: float = Field(default=8.0, gt=0)
+    """Estimates beyond this magnitude are flagged implausible (never priced on)."""
+    min_width_sqrt_rows: float = Field(default=0.5, ge=0)
+    """Intervals narrower than ``min_width_sqrt_rows / sqrt(n_obs)`` are flagged
+    implausibly narrow (a slope that a few rows pin down exactly is a degenerate fit)."""
     tracking_uri: str | None = None
     experiment: str = "elasticity"

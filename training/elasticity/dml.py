@@ -26,6 +26,8 @@ import polars as pl
 from training.demand.features import CATEGORICAL
 from training.elasticity.config import ElasticityConfig
 
+SLOPE_LIMIT = 20.0
+"""Slopes are kept within ±20 (a group whose data cannot bound its slope hits this)."""
 CONTROLS_EXCLUDED = ("price", "discount", "relative_price", "units", "censored", "period_start",
                      "item_id", "location_id", "price_test")  # fmt: skip
 
@@ -74,47 +76,126 @@ def residualise(rows: pl.DataFrame, cfg: ElasticityConfig) -> pl.DataFrame:
     return pl.concat(parts)
 
 
-def poisson_slopes(
-    group: np.ndarray, y: np.ndarray, x: np.ndarray, offset: np.ndarray, iterations: int = 30
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per group, the slope of ``y ~ Poisson(exp(a_g + offset + b_g x))`` and its standard
-    error (Newton steps for every group at once)."""
-    n = int(group.max()) + 1
-    a, b = np.zeros(n), np.zeros(n)
+def poisson_fit(
+    group: np.ndarray, y: np.ndarray, design: np.ndarray, offset: np.ndarray,
+    cluster: np.ndarray | None = None, iterations: int = 30, model_variance: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Per group, ``y ~ Poisson(exp(offset + design @ beta_g))`` by Newton steps for every
+    group at once, with a cluster-robust (sandwich) covariance.
+
+    The covariance is the cluster-robust sandwich of the Poisson score
+    ``s_i = (y_i - mu_i) z_i``:
+    in its jackknife (CR3) form, which keeps its level with few, unequal clusters:
+    ``V_g = (C_g - 1) / C_g * sum_c d_c d_c^T`` with ``d_c = (H_g - H_c)^-1 S_c``, the
+    one-step change of the coefficients when cluster ``c`` is left out. Here
+    ``H_g = sum_i mu_i z_i z_i^T`` is the group's bread, ``H_c`` its part from cluster
+    ``c``, ``S_c = sum_{i in c} s_i`` the cluster's score and ``C_g`` the number of
+    clusters (a group with one cluster gets ``H_g^-1 S S^T H_g^-1``). It stays valid
+    when counts are overdispersed (the Poisson mean equation stays right while its
+    variance = mean does not) and when rows of a cluster (a store, a block of weeks)
+    are correlated; with every row its own cluster it is the Huber–White estimator.
+
+    Args:
+        group: Group code per row (0..G-1).
+        y: Counts.
+        design: Regressors per row (n × k); the first column must be the intercept (1).
+        offset: Offset per row (log scale).
+        cluster: Cluster code per row (clusters nest in groups or are split by them);
+            ``None``: every row is its own cluster.
+        iterations: Newton steps.
+        model_variance: Return the Poisson model's own covariance ``H_g^-1`` instead
+            (valid only for independent rows with variance = mean; for comparison).
+
+    Returns:
+        Coefficients (G × k) and their covariance (G × k × k).
+    """
+    n, k = int(group.max()) + 1, design.shape[1]
+    beta = np.zeros((n, k))
     totals = np.bincount(group, y, n)
-    a = np.log(np.maximum(totals, 1e-9) / np.maximum(np.bincount(group, np.exp(offset), n), 1e-9))
+    beta[:, 0] = np.log(
+        np.maximum(totals, 1e-9) / np.maximum(np.bincount(group, np.exp(offset), n), 1e-9)
+    )
+    ridge = 1e-9 * np.eye(k)
     for _ in range(iterations):
-        mu = np.exp(np.clip(a[group] + offset + b[group] * x, -30, 30))
-        g_a, g_b = np.bincount(group, y - mu, n), np.bincount(group, (y - mu) * x, n)
-        h_aa, h_ab = np.bincount(group, mu, n) + 1e-9, np.bincount(group, mu * x, n)
-        h_bb = np.bincount(group, mu * x * x, n) + 1e-9
-        det = h_aa * h_bb - h_ab**2
-        det = np.where(np.abs(det) < 1e-12, 1e-12, det)
-        a += (h_bb * g_a - h_ab * g_b) / det
-        b += (h_aa * g_b - h_ab * g_a) / det
-        b = np.clip(b, -20, 20)
-    se = np.sqrt(h_aa / det)
-    return b, se
+        mu = np.exp(np.clip(offset + np.einsum("ij,ij->i", design, beta[group]), -30, 30))
+        grad = np.stack([np.bincount(group, (y - mu) * design[:, j], n) for j in range(k)], 1)
+        hess = _outer_sums(group, design, mu, n) + ridge
+        beta += np.linalg.solve(hess, grad[:, :, None])[:, :, 0]
+        beta[:, 1:] = np.clip(beta[:, 1:], -SLOPE_LIMIT, SLOPE_LIMIT)
+    mu = np.exp(np.clip(offset + np.einsum("ij,ij->i", design, beta[group]), -30, 30))
+    bread = np.linalg.inv(_outer_sums(group, design, mu, n) + ridge)
+    if model_variance:
+        return beta, bread
+    keys = np.arange(len(y)) if cluster is None else cluster
+    _, cell = np.unique(group * (int(keys.max()) + 1) + keys, return_inverse=True)
+    cell = cell.ravel()
+    cells = int(cell.max()) + 1
+    scores = np.stack([np.bincount(cell, (y - mu) * design[:, j], cells) for j in range(k)], 1)
+    cell_group = np.zeros(cells, dtype=np.int64)
+    cell_group[cell] = group
+    # the cluster jackknife, one Newton step from the fit: leaving cluster c out moves
+    # beta by -(H_g - H_c)^-1 S_c (H_c: the cluster's share of the bread)
+    hess_cell = _outer_sums(cell, design, mu, cells)
+    count = np.bincount(cell_group, minlength=n).astype(float)
+    rest = np.linalg.inv(bread)[cell_group] - hess_cell
+    solvable = (count[cell_group] > 1) & (np.linalg.det(rest) > 1e-12 * np.abs(
+        np.linalg.det(hess_cell + rest)))  # fmt: skip
+    left_out = bread[cell_group]  # a group's only cluster (or a degenerate one): CR0
+    left_out[solvable] = np.linalg.inv(rest[solvable] + ridge)
+    moves = np.einsum("cjk,ck->cj", left_out, scores)
+    meat = _outer_sums(cell_group, moves, np.ones(cells), n)
+    factor = np.where(count > 1, (count - 1) / np.maximum(count, 1), 1.0)
+    cov = factor[:, None, None] * meat
+    return beta, cov
+
+
+def _outer_sums(group: np.ndarray, z: np.ndarray, w: np.ndarray, n: int) -> np.ndarray:
+    """Per group, ``sum_i w_i z_i z_i^T`` (G × k × k)."""
+    k = z.shape[1]
+    out = np.zeros((n, k, k))
+    for j in range(k):
+        for m in range(j, k):
+            out[:, j, m] = out[:, m, j] = np.bincount(group, w * z[:, j] * z[:, m], n)
+    return out
+
+
+def poisson_slopes(
+    group: np.ndarray, y: np.ndarray, x: np.ndarray, offset: np.ndarray,
+    cluster: np.ndarray | None = None, iterations: int = 30, model_variance: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Per group, the slope of ``y ~ Poisson(exp(a_g + offset + b_g x))`` and its
+    cluster-robust standard error (see :func:`poisson_fit`; ``cluster=None``: the
+    Huber–White sandwich, robust to overdispersion but not to correlated rows)."""
+    design = np.column_stack([np.ones(len(y)), x])
+    beta, cov = poisson_fit(group, y, design, offset, cluster, iterations, model_variance)
+    return beta[:, 1], np.sqrt(np.maximum(cov[:, 1, 1], 0.0))
 
 
 def pooled(
     item: np.ndarray, category_of_item: np.ndarray, y: np.ndarray, x: np.ndarray,
-    offset: np.ndarray, category: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    offset: np.ndarray, category: np.ndarray, cluster: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
     """Item slopes shrunk toward their category's pooled slope (empirical Bayes).
+
+    With item slope ``b_i`` (cluster-robust variance ``v_i``, see :func:`poisson_fit`),
+    category slope ``m`` (variance ``s^2``) and spread of true item slopes ``tau^2``:
+    ``w_i = tau^2 / (tau^2 + v_i)``, estimate ``w_i b_i + (1 - w_i) m`` and posterior
+    variance ``w_i v_i + (1 - w_i)^2 s^2``.
 
     Args:
         item: Item code per row.
         category_of_item: Category code per item.
         y, x, offset: Units, treatment and offset per row.
         category: Category code per row.
+        cluster: Cluster code per row for the robust variances (``None``: rows).
 
     Returns:
-        Per item, the shrunk slope, its posterior standard deviation, and the weight of
-        the item's own data (1 - the weight of its category).
+        Per item, the shrunk slope, its posterior standard deviation, the weight of
+        the item's own data (1 - the weight of its category), and its category's pooled
+        slope with that slope's standard error.
     """
-    own, own_se = poisson_slopes(item, y, x, offset)
-    prior, prior_se = poisson_slopes(category, y, x, offset)
+    own, own_se = poisson_slopes(item, y, x, offset, cluster)
+    prior, prior_se = poisson_slopes(category, y, x, offset, cluster)
     frame = pl.DataFrame({"e": own, "v": own_se**2, "c": category_of_item})
     # how much items truly differ within a category: a robust spread (noisy items with
     # wild raw slopes must not inflate it) less the typical sampling variance
@@ -127,4 +208,4 @@ def pooled(
     weight = tau2 / (tau2 + frame["v"].to_numpy())
     shrunk = weight * own + (1 - weight) * mean
     posterior = np.sqrt(weight * frame["v"].to_numpy() + (1 - weight) ** 2 * mean_var)
-    return shrunk, posterior, weight
+    return shrunk, posterior, weight, mean, np.sqrt(mean_var)

@@ -26,7 +26,12 @@ from training.tracking import plt, use_experiment
 
 ESTIMATES_FILE = "elasticity.parquet"
 PROMOTION_FILE = "promotion_response.parquet"
-COLUMNS = ("item_id", "elasticity", "ci_low", "ci_high", "n_obs", "method", "naive")
+COLUMNS = ("item_id", "elasticity", "ci_low", "ci_high", "n_obs", "method", "naive", "flags",
+           "implausible", "category_elasticity", "category_ci_low", "category_ci_high",
+           "category_implausible")  # fmt: skip
+POSITIVE = "positive"
+TOO_LARGE = "beyond_max_magnitude"
+TOO_NARROW = "interval_too_narrow"
 
 
 def estimation_rows(demand: pl.DataFrame, catalog: pl.DataFrame) -> pl.DataFrame:
@@ -46,12 +51,44 @@ def _codes(values: pl.Series) -> tuple[np.ndarray, pl.Series]:
     return values.cast(pl.Enum(names)).to_physical().to_numpy().astype(np.int64), names
 
 
+def clusters(rows: pl.DataFrame, cfg: ElasticityConfig) -> np.ndarray:
+    """Cluster code per row for the robust variances (see ``ElasticityConfig.cluster``):
+    the location, or the location and block of ``block_days`` consecutive days."""
+    mode = cfg.cluster
+    if mode == "auto":
+        many = rows["location_id"].n_unique() >= cfg.min_cluster_locations
+        mode = "location" if many else "block"
+    key = pl.col("location_id")
+    if mode == "block":
+        block = pl.col("period_start").dt.epoch("d") // cfg.block_days
+        key = pl.concat_str(key, block.cast(pl.String), separator="|")
+    return _codes(rows.select(key.alias("cluster"))["cluster"])[0]
+
+
+def flag(
+    estimate: np.ndarray, low: np.ndarray, high: np.ndarray, n_obs: np.ndarray,
+    cfg: ElasticityConfig,
+) -> list[list[str]]:  # fmt: skip
+    """Why each estimate is implausible (empty: plausible): a positive elasticity
+    (dearer sells more), one beyond ``max_abs_elasticity``, or an interval narrower than
+    ``min_width_sqrt_rows / sqrt(n_obs)`` (a standard error of order ``1 / sqrt(n)`` is
+    what any honest fit on ``n`` rows can reach)."""
+    floor = cfg.min_width_sqrt_rows / np.sqrt(np.maximum(n_obs, 1))
+    rules = ((POSITIVE, estimate > 0), (TOO_LARGE, np.abs(estimate) > cfg.max_abs_elasticity),
+             (TOO_NARROW, (high - low) < floor))  # fmt: skip
+    return [[name for name, broken in rules if broken[k]] for k in range(len(estimate))]
+
+
 def estimate(demand: pl.DataFrame, catalog: pl.DataFrame, cfg: ElasticityConfig) -> pl.DataFrame:
     """Per-item elasticity table (see :data:`COLUMNS`).
 
     ``elasticity`` is the DML estimate shrunk toward the item's category; ``method`` says
     ``dml`` where the item's own data carry most weight, else ``dml+category``; ``naive``
     is the same pooled-and-shrunk Poisson regression on log price without controls.
+    Intervals come from cluster-robust variances (:func:`clusters`); ``flags`` name why
+    an estimate is implausible (:func:`flag`) and ``implausible`` says it has any, for
+    the item and for its category's pooled estimate (``category_*``), which pricing uses
+    in place of an implausible item estimate.
     """
     rows = residualise(estimation_rows(demand, catalog).drop("category"), cfg).join(
         catalog.select("item_id", "category"), on="item_id", how="left"
@@ -60,22 +97,36 @@ def estimate(demand: pl.DataFrame, catalog: pl.DataFrame, cfg: ElasticityConfig)
     category, _ = _codes(rows["category"])
     category_of_item = np.zeros(len(names), dtype=np.int64)
     category_of_item[item] = category
+    cluster = clusters(rows, cfg)
     y = rows["units"].to_numpy()
-    dml, posterior, weight = pooled(item, category_of_item, y, rows["price_residual"].to_numpy(),
-                            rows["log_expected"].to_numpy(), category)  # fmt: skip
+    dml, posterior, weight, prior, prior_se = pooled(
+        item, category_of_item, y, rows["price_residual"].to_numpy(),
+        rows["log_expected"].to_numpy(), category, cluster,
+    )  # fmt: skip
     log_price = rows["log_price"].to_numpy()
     centred = log_price - (np.bincount(item, log_price) / np.bincount(item))[item]
-    naive, _, _ = pooled(item, category_of_item, y, centred, np.zeros(len(y)), category)
+    naive = pooled(item, category_of_item, y, centred, np.zeros(len(y)), category, cluster)[0]
     z = stats.norm.ppf(0.5 + cfg.confidence / 2)
+    n_obs = np.bincount(item).astype(np.int64)
+    low, high = dml - z * posterior, dml + z * posterior
+    flags = flag(dml, low, high, n_obs, cfg)
+    category_rows = np.bincount(category)[category_of_item]
+    category_flags = flag(prior, prior - z * prior_se, prior + z * prior_se, category_rows, cfg)
     return pl.DataFrame(
         {
             "item_id": names,
             "elasticity": dml,
-            "ci_low": dml - z * posterior,
-            "ci_high": dml + z * posterior,
-            "n_obs": np.bincount(item).astype(np.int64),
+            "ci_low": low,
+            "ci_high": high,
+            "n_obs": n_obs,
             "method": np.where(weight >= 0.5, "dml", "dml+category"),
             "naive": naive,
+            "flags": pl.Series(flags, dtype=pl.List(pl.String)),
+            "implausible": [bool(f) for f in flags],
+            "category_elasticity": prior,
+            "category_ci_low": prior - z * prior_se,
+            "category_ci_high": prior + z * prior_se,
+            "category_implausible": [bool(f) for f in category_flags],
         }
     ).select(COLUMNS)
 
@@ -157,6 +208,7 @@ def train_elasticity(data_dir: Path, cfg: ElasticityConfig) -> ElasticityReport:
                 "median_naive": float(table["naive"].median()),
                 "median_interval_width": float((table["ci_high"] - table["ci_low"]).median()),
                 "share_own_data": float((table["method"] == "dml").mean()),
+                "implausible": float(table["implausible"].sum()),
             }
             | {f"promotion_response.{r['tier']}": r["response"]
                for r in promotion.iter_rows(named=True) if r["response"] == r["response"]}

@@ -17,7 +17,7 @@ from simulator import Simulation
 from storefront.feeds import write_feeds
 from storefront.workspace import Workspace
 from training.elasticity.dml import poisson_slopes
-from training.elasticity.pipeline import read_estimates
+from training.elasticity.pipeline import COLUMNS, read_estimates
 
 pytestmark = pytest.mark.slow
 
@@ -46,8 +46,7 @@ def test_dml_beats_the_naive_estimate_against_truth(shop, tmp_path: Path) -> Non
     assert run.data.metrics["share_own_data"] > 0
     artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(run.info.run_id, "plots")}
     assert "plots/elasticity.png" in artifacts
-    assert table.columns == ["item_id", "elasticity", "ci_low", "ci_high", "n_obs", "method",
-                             "naive"]  # fmt: skip
+    assert table.columns == list(COLUMNS)
     truth = sim.truth.items_frame().select("item_id", true="elasticity")
     joined = table.join(truth, on="item_id")
     dml_error = (joined["elasticity"] - joined["true"]).abs().mean()
