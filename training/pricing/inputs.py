@@ -17,6 +17,11 @@ from training.elasticity.pipeline import read_estimates
 from training.pricing.ledger import prices_in_force
 
 STATE_COLUMNS = ("days_of_cover", "on_order", "on_hand", "lowest_price_30d")
+OWN = "own"
+CATEGORY = "category"
+KEEP = "keep"
+"""What pricing does with an item's elasticity: use its ``own`` estimate, its
+``category``'s (the item's is implausible), or ``keep`` today's price (both are)."""
 
 
 def _day_start(date: dt.date) -> dt.datetime:
@@ -36,15 +41,12 @@ def _listed(prices: pl.DataFrame, at: dt.datetime) -> pl.DataFrame:
 def feed_prices(data_dir: Path, date: dt.date, prices: pl.DataFrame | None = None) -> pl.DataFrame:
     """Each item's list price in force at the start of ``date``: the ledger's price in
     force then, else the prices feed's (``prices``, read from ``data_dir`` when not
-    given)."""
-    if prices is None:
-        prices = read_feeds(data_dir, required=("prices",)).prices
+    given), else, for a shop without a prices feed, the catalogue's base price."""
     start = _day_start(date)
+    listed = _listed(prices, start) if prices is not None else list_prices(data_dir, start)
     ledger = prices_in_force(data_dir, start).select("item_id", ledger_price="price")
-    return (
-        _listed(prices, start)
-        .join(ledger, on="item_id", how="left")
-        .select("item_id", current_price=pl.coalesce("ledger_price", "list_price"))
+    return listed.join(ledger, on="item_id", how="left").select(
+        "item_id", current_price=pl.coalesce("ledger_price", "list_price")
     )
 
 
@@ -69,7 +71,7 @@ def item_states(data_dir: Path, date: dt.date) -> pl.DataFrame:
     Raises:
         ValueError: The feature store has no item snapshot before ``date``.
     """
-    feeds = read_feeds(data_dir, required=("catalog", "prices"))
+    feeds = read_feeds(data_dir, required=("catalog",))
     folder = ITEM.offline_dir(store_dir(data_dir))
     if not any(folder.glob("*.parquet")):
         raise ValueError(
@@ -114,10 +116,51 @@ def forecast_for(data_dir: Path, date: dt.date) -> pl.DataFrame:
     )
 
 
+def priced_elasticities(estimates: pl.DataFrame) -> pl.DataFrame:
+    """The elasticity pricing uses per item: its own estimate where plausible, else its
+    category's where that is plausible, else none (today's price stays).
+
+    Args:
+        estimates: The elasticity table (``training.elasticity.pipeline.COLUMNS``); a
+            table from before the plausibility flags counts every estimate plausible.
+
+    Returns:
+        item_id, elasticity, ci_low, ci_high (those used), item_elasticity (the item's
+        own estimate), elasticity_flags and elasticity_source (:data:`OWN`,
+        :data:`CATEGORY` or :data:`KEEP`; with ``keep`` the item's own figures stay).
+    """
+    table = estimates
+    if "implausible" not in table.columns:
+        table = table.with_columns(
+            flags=pl.lit([], pl.List(pl.String)), implausible=False, category_implausible=True,
+            category_elasticity=pl.col("elasticity"), category_ci_low=pl.col("ci_low"),
+            category_ci_high=pl.col("ci_high"),
+        )  # fmt: skip
+    source = (
+        pl.when(~pl.col("implausible"))
+        .then(pl.lit(OWN))
+        .when(~pl.col("category_implausible"))
+        .then(pl.lit(CATEGORY))
+        .otherwise(pl.lit(KEEP))
+    )
+    table = table.with_columns(elasticity_source=source)
+    use = pl.col("elasticity_source") == CATEGORY
+    return table.select(
+        "item_id",
+        pl.when(use).then("category_elasticity").otherwise("elasticity").alias("elasticity"),
+        pl.when(use).then("category_ci_low").otherwise("ci_low").alias("ci_low"),
+        pl.when(use).then("category_ci_high").otherwise("ci_high").alias("ci_high"),
+        pl.col("elasticity").alias("item_elasticity"),
+        pl.col("flags").alias("elasticity_flags"),
+        "elasticity_source",
+    )
+
+
 def proposal_inputs(data_dir: Path, date: dt.date) -> pl.DataFrame:
     """Item state, forecast and elasticity joined: the optimiser's input for ``date``.
-    Items without a forecast or an estimate keep their price (they are left out)."""
-    elasticity = read_estimates(data_dir).select("item_id", "elasticity", "ci_low", "ci_high")
+    Items without a forecast or an estimate keep their price (they are left out); an
+    implausible estimate is replaced as :func:`priced_elasticities` says."""
+    elasticity = priced_elasticities(read_estimates(data_dir))
     return (
         item_states(data_dir, date)
         .join(forecast_for(data_dir, date), on="item_id")

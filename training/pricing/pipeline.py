@@ -13,12 +13,14 @@ import polars as pl
 from training.pricing.config import PricingConfig
 from training.pricing.exploration import explorers, sampled_elasticity
 from training.pricing.guardrails import ItemState
-from training.pricing.inputs import proposal_inputs
+from training.pricing.inputs import KEEP, OWN, proposal_inputs
 from training.pricing.optimiser import propose
 from training.pricing.proposals import PROPOSED, ProposalSet, new_id, save
 
 EXPLORATION = "exploration"
 NO_ALLOWED_PRICE = "no_allowed_price"
+IMPLAUSIBLE_ELASTICITY = "implausible_elasticity"
+"""The item's elasticity was implausible: priced on its category's, or kept its price."""
 AUTO_APPROVER = "auto:configs/pricing.yaml"
 
 
@@ -43,24 +45,37 @@ def propose_all(
 
     Expected units, revenue and profit use the point elasticity, also for items priced
     with a Thompson draw (``exploration``): the expectation stays honest while the
-    price explores.
+    price explores. An item whose own estimate is implausible (``elasticity_source``
+    other than ``own``, see :func:`training.pricing.inputs.priced_elasticities`) is
+    priced on its category's estimate or keeps today's price, with the reason
+    :data:`IMPLAUSIBLE_ELASTICITY`, and never explores.
 
     Returns:
         item_id, category, current_price, price, change, expected_units/revenue/profit,
-        current_units/profit (at today's price), elasticity, ci_low, ci_high, reasons,
-        was_price, exploration, and the state the guardrails saw (base_price, unit_cost,
-        days_of_cover, on_order).
+        current_units/profit (at today's price), elasticity (the one priced on),
+        ci_low, ci_high, reasons, was_price, exploration, item_elasticity,
+        elasticity_flags, implausible, elasticity_source, and the state the guardrails
+        saw (base_price, unit_cost, days_of_cover, on_order).
     """
-    exploring = explorers(inputs, cfg.exploration)
+    if "elasticity_source" not in inputs.columns:
+        inputs = inputs.with_columns(
+            item_elasticity=pl.col("elasticity"), elasticity_flags=pl.lit([], pl.List(pl.String)),
+            elasticity_source=pl.lit(OWN),
+        )  # fmt: skip
+    implausible = (inputs["elasticity_source"] != OWN).to_numpy()
+    exploring = explorers(inputs, cfg.exploration) & pl.Series(~implausible)
     rng = rng or np.random.default_rng(cfg.exploration.seed)
     priced = sampled_elasticity(inputs, exploring, cfg.exploration.interval_level, rng)
     rows = []
     for row, elasticity, explores in zip(inputs.iter_rows(named=True), priced, exploring,
                                          strict=True):  # fmt: skip
         item = item_state(row)
-        proposal = propose(item, row["forecast"], elasticity, cfg)
+        keep = row["elasticity_source"] == KEEP
+        proposal = None if keep else propose(item, row["forecast"], elasticity, cfg)
         price = proposal.price if proposal else item.current_price
-        reasons = proposal.reasons if proposal else [NO_ALLOWED_PRICE]
+        reasons = proposal.reasons if proposal else ([] if keep else [NO_ALLOWED_PRICE])
+        if row["elasticity_source"] != OWN:
+            reasons = [IMPLAUSIBLE_ELASTICITY, *reasons]
         units = row["forecast"] * (price / item.current_price) ** row["elasticity"]
         cost = item.unit_cost or 0.0
         rows.append(
@@ -81,13 +96,20 @@ def propose_all(
                 "reasons": [*reasons, *([EXPLORATION] if explores else [])],
                 "was_price": item.lowest_price_30d,
                 "exploration": bool(explores),
+                "item_elasticity": row["item_elasticity"],
+                "elasticity_flags": row["elasticity_flags"],
+                "implausible": row["elasticity_source"] != OWN,
+                "elasticity_source": row["elasticity_source"],
                 "base_price": item.base_price,
                 "unit_cost": item.unit_cost,
                 "days_of_cover": item.days_of_cover,
                 "on_order": item.on_order,
             }
         )
-    return pl.DataFrame(rows, schema_overrides={"reasons": pl.List(pl.String)})
+    return pl.DataFrame(
+        rows,
+        schema_overrides={"reasons": pl.List(pl.String), "elasticity_flags": pl.List(pl.String)},
+    )
 
 
 def propose_prices(

@@ -15,6 +15,7 @@ from training.demand.forecast import read_forecasts
 from training.demand.pipeline import read_demand
 from training.pricing.config import PricingConfig
 from training.pricing.guardrails import candidates, violations
+from training.pricing.inputs import KEEP
 from training.pricing.pipeline import item_state
 from training.pricing.proposals import ProposalSet, proposals_dir
 
@@ -56,6 +57,29 @@ def summary(table: pl.DataFrame) -> pl.DataFrame:
             ],
         }
     )  # fmt: skip
+
+
+def implausible_items(table: pl.DataFrame) -> pl.DataFrame:
+    """Items whose own elasticity was implausible: why, and what they were priced on
+    (their category's estimate, or today's price kept)."""
+    if "implausible" not in table.columns:
+        return pl.DataFrame({"item_id": [], "flags": []}, schema={"item_id": pl.String,
+                                                                  "flags": pl.String})  # fmt: skip
+    kept = pl.col("elasticity_source") == KEEP
+    return table.filter(pl.col("implausible")).select(
+        "item_id", "category",
+        pl.col("item_elasticity").alias("own elasticity"),
+        pl.col("elasticity_flags").list.join(", ").alias("flags"),
+        pl.when(kept).then(pl.lit("today's price kept"))
+        .otherwise(pl.format("category's {}", pl.col("elasticity").round(2))).alias("priced on"),
+        "current_price", "price",
+    )  # fmt: skip
+
+
+def _implausible_first(frame: pl.DataFrame) -> pl.DataFrame:
+    if "implausible" not in frame.columns:
+        return frame
+    return frame.sort(pl.col("implausible"), descending=True, maintain_order=True)
 
 
 def reason_counts(table: pl.DataFrame) -> pl.DataFrame:
@@ -147,9 +171,9 @@ def write_report(
     history, ahead = read_demand(data_dir), read_forecasts(data_dir)
     curves = "".join(png_img(_profit_curve(row, cfg)) for row in top.iter_rows(named=True))
     fans = "".join(png_img(_fan(item, history, ahead)) for item in top["item_id"])
-    changed = table.filter(pl.col("change").abs() > 1e-9).sort(
+    changed = _implausible_first(table.filter(pl.col("change").abs() > 1e-9).sort(
         pl.col("change").abs(), descending=True
-    ).head(50)  # fmt: skip
+    ).head(50))  # fmt: skip
     listing = changed.select(
         "item_id", "category", "current_price", "price",
         pl.format("{}%", (pl.col("change") * 100).round(1)).alias("change"),
@@ -163,6 +187,8 @@ def write_report(
 status <b>{html.escape(str(proposal.meta.get("status")))}</b>. Publish with
 <code>storefront price approve {html.escape(proposal.proposal_id)}</code>.</p>
 {_table(summary(table))}
+<h2>Implausible elasticities (never priced on; listed first)</h2>
+{_table(implausible_items(table))}
 <h2>Guardrails that held prices back</h2>{_table(reason_counts(table))}
 <h2>Elasticity by category</h2>{png_img(_elasticity_plot(table))}
 {_table(elasticity_by_category(table))}
