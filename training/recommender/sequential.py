@@ -5,6 +5,14 @@ full softmax over the catalogue (the loss matters more than the architecture). A
 item's vector is its id embedding plus its category and price-bucket embeddings; id
 embeddings are dropped at random in training, so items the model never saw still get
 useful vectors from their side features.
+
+A side feature with a single value in the catalogue (one category, one price bucket: a
+shop that sends placeholders) carries no information and is left out, and so is id
+dropout when no side feature is left. Otherwise the shared embedding, trained by every
+item, swamps the id embeddings in the encoder's input (its layer norm then sees almost
+the same vector for every item, and every shopper gets the same few items), and id
+dropout makes the dropped items identical. Batches hold sequences of similar length,
+each padded only to its longest (sequences of real shoppers are short).
 """
 
 from __future__ import annotations
@@ -35,6 +43,9 @@ class SASRec(nn.Module):
         self.cfg = cfg
         d = cfg.dim
         self.item = nn.Embedding(catalogue.size + 1, d, padding_idx=PAD)
+        # side features with a single value carry nothing and would swamp the ids
+        self.use_category = bool(np.ptp(catalogue.category) > 0) if catalogue.size else False
+        self.use_price = bool(np.ptp(catalogue.price_bucket) > 0) if catalogue.size else False
         self.category = nn.Embedding(int(catalogue.category.max()) + 2, d, padding_idx=PAD)
         self.price = nn.Embedding(int(catalogue.price_bucket.max()) + 2, d, padding_idx=PAD)
         self.position = nn.Embedding(cfg.max_length, d)
@@ -47,25 +58,46 @@ class SASRec(nn.Module):
         # side features by token (token = item position + 1; 0 pads)
         self.register_buffer("item_category", torch.tensor(np.r_[0, catalogue.category + 1]))
         self.register_buffer("item_price", torch.tensor(np.r_[0, catalogue.price_bucket + 1]))
+        for table in (self.item, self.category, self.price, self.position):
+            nn.init.normal_(table.weight, std=0.02)  # positions too: N(0, 1) swamps items
         for table in (self.item, self.category, self.price):
-            nn.init.normal_(table.weight, std=0.02)
+            with torch.no_grad():
+                table.weight[PAD] = 0.0
 
     def item_vectors(self) -> torch.Tensor:
         """Vectors of every token (row 0 is padding)."""
         ids = self.item.weight
+        if not (self.use_category or self.use_price):
+            return ids  # no side feature could stand in for a dropped id
         if self.training and self.cfg.id_dropout > 0:
             keep = torch.rand(ids.shape[0], 1, device=ids.device) >= self.cfg.id_dropout
             ids = ids * keep
-        return ids + self.category(self.item_category) + self.price(self.item_price)
+        if self.use_category:
+            ids = ids + self.category(self.item_category)
+        if self.use_price:
+            ids = ids + self.price(self.item_price)
+        return ids
 
     def forward(self, tokens: torch.Tensor, vectors: torch.Tensor) -> torch.Tensor:
         """Hidden states (batch, length, dim) of left-padded token sequences."""
         length = tokens.shape[1]
         x = vectors[tokens] * math.sqrt(self.cfg.dim)
         x = self.dropout(x + self.position.weight[-length:])
+        return self.norm(self.encoder(x, mask=self.attention_mask(tokens)))
+
+    def attention_mask(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Boolean mask (batch x heads, length, length), true where attention is barred.
+
+        Causal, and no position attends to padding, except that every position attends to
+        itself: a padding row with every key barred would give NaN (the no-grad fast path
+        of ``nn.TransformerEncoder`` propagates it into the real positions of left-padded
+        sequences, which made every short-history shopper's scores NaN).
+        """
+        length = tokens.shape[1]
         causal = torch.triu(torch.ones(length, length, dtype=torch.bool), diagonal=1)
-        hidden = self.encoder(x, mask=causal, src_key_padding_mask=tokens == PAD, is_causal=True)
-        return self.norm(hidden)
+        barred = causal | (tokens == PAD)[:, None, :]
+        barred &= ~torch.eye(length, dtype=torch.bool)
+        return barred.repeat_interleave(self.cfg.heads, dim=0)
 
 
 def _sequences(events: pl.DataFrame, length: int) -> list[np.ndarray]:
@@ -83,6 +115,16 @@ def _sequences(events: pl.DataFrame, length: int) -> list[np.ndarray]:
         arr = arr[np.r_[True, arr[1:] != arr[:-1]]] if len(arr) else arr
         out.append(arr[-length:])
     return out
+
+
+def _length_batches(
+    lengths: np.ndarray, batch_size: int, generator: np.random.Generator
+) -> list[np.ndarray]:
+    """Batches of sequence indices of similar length (random within equal lengths), in
+    random order, so that each batch is padded only to its own longest sequence."""
+    order = np.lexsort((generator.random(len(lengths)), lengths))
+    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    return [batches[i] for i in generator.permutation(len(batches))]
 
 
 def _left_pad(seqs: list[np.ndarray], length: int) -> torch.Tensor:
@@ -128,23 +170,22 @@ class SequentialRecommender:
         """
         torch.set_num_threads(self.cfg.threads)
         seqs = [s for s in _sequences(events, self.cfg.max_length + 1) if len(s) >= 2]
-        tokens = _left_pad(seqs, self.cfg.max_length + 1)
-        inputs, targets = tokens[:, :-1], tokens[:, 1:]
+        lengths = np.array([len(s) for s in seqs], dtype=np.int64)
         optimiser = torch.optim.Adam(self.model.parameters(), lr=self.cfg.learning_rate)
-        generator = torch.Generator().manual_seed(self.cfg.seed)
+        generator = np.random.default_rng(self.cfg.seed)
         best, best_state, stale = -np.inf, None, 0
         started = time.perf_counter()
         for epoch in range(self.cfg.epochs):
             self.model.train()
-            order = torch.randperm(len(inputs), generator=generator)
             total, batches = 0.0, 0
-            for start in range(0, len(order), self.cfg.batch_size):
-                idx = order[start : start + self.cfg.batch_size]
+            for idx in _length_batches(lengths, self.cfg.batch_size, generator):
+                tokens = _left_pad([seqs[i] for i in idx], int(lengths[idx].max()))
+                inputs, targets = tokens[:, :-1], tokens[:, 1:]
                 vectors = self.model.item_vectors()
-                hidden = self.model(inputs[idx], vectors)
-                mask = (targets[idx] != PAD) & (inputs[idx] != PAD)
+                hidden = self.model(inputs, vectors)
+                mask = (targets != PAD) & (inputs != PAD)
                 logits = hidden[mask] @ vectors[1:].T
-                loss = nn.functional.cross_entropy(logits, targets[idx][mask] - 1)
+                loss = nn.functional.cross_entropy(logits, targets[mask] - 1)
                 optimiser.zero_grad()
                 loss.backward()
                 optimiser.step()
@@ -179,7 +220,8 @@ class SequentialRecommender:
         """The encoder's state after each history (its last item)."""
         self.model.eval()
         folded = [h[np.r_[True, h[1:] != h[:-1]]] if len(h) else h for h in histories]
-        tokens = _left_pad(folded, self.cfg.max_length)
+        longest = max((len(h) for h in folded), default=1)
+        tokens = _left_pad(folded, max(1, min(self.cfg.max_length, longest)))
         tokens[tokens.sum(dim=1) == 0, -1] = 1  # keep empty rows finite; scored by fallback
         return self.model(tokens, self.model.item_vectors())[:, -1].numpy()
 
