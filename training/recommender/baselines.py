@@ -11,6 +11,7 @@ import datetime as dt
 
 import numpy as np
 import polars as pl
+import scipy.linalg as la
 import scipy.sparse as sp
 
 from training.recommender.config import EASEConfig, ItemKNNConfig, PopularityConfig
@@ -118,27 +119,60 @@ class ItemKNN:
 
 
 class EASE:
-    """Embarrassingly Shallow Autoencoder: ``B = I - P / diag(P)``, ``P = (XᵀX + λI)⁻¹``."""
+    """Embarrassingly Shallow Autoencoder: ``B = I - P / diag(P)``, ``P = (XᵀX + λI)⁻¹``.
+
+    ``P`` is the inverse of a symmetric positive definite matrix, computed in float32 from
+    its Cholesky factor (LAPACK ``potrf`` + ``potri``: about n³ flops, against 2n³ for a
+    general float64 inverse; 12k items take tens of seconds instead of minutes). With
+    ``top_items`` set, only the most interacted-with items get weights (the others score
+    0): the cost falls with the cube of that share.
+    """
 
     name = "ease"
 
     def __init__(self, cfg: EASEConfig) -> None:
         self.cfg = cfg
-        self.weights: np.ndarray = np.zeros((0, 0))
+        self.weights: np.ndarray = np.zeros((0, 0), dtype=np.float32)
 
     def fit(self, events: pl.DataFrame, n_items: int) -> EASE:
-        if n_items > self.cfg.max_items:
-            raise ValueError(
-                f"EASE inverts an items x items matrix: {n_items} items exceeds "
-                f"ease.max_items={self.cfg.max_items}"
-            )
         x = interaction_matrix(events, n_items)
-        gram = np.asarray((x.T @ x).todense(), dtype=np.float64)
-        gram[np.diag_indices(n_items)] += self.cfg.l2
-        p = np.linalg.inv(gram)
-        self.weights = -p / np.diag(p)
-        self.weights[np.diag_indices(n_items)] = 0.0
+        kept = np.arange(n_items)
+        if self.cfg.top_items is not None and self.cfg.top_items < n_items:
+            counts = np.asarray(x.sum(axis=0)).ravel()
+            kept = np.sort(np.argsort(-counts, kind="stable")[: self.cfg.top_items])
+        if len(kept) > self.cfg.max_items:
+            raise ValueError(
+                f"EASE inverts an items x items matrix: {len(kept)} items exceeds "
+                f"ease.max_items={self.cfg.max_items} (set ease.top_items)"
+            )
+        sub = x[:, kept]
+        gram = np.asarray((sub.T @ sub).todense(), dtype=np.float32)
+        gram[np.diag_indices(len(kept))] += self.cfg.l2
+        p = _spd_inverse(gram)
+        block = -p / np.diag(p)
+        block[np.diag_indices(len(kept))] = 0.0
+        if len(kept) == n_items:
+            self.weights = block
+        else:
+            self.weights = np.zeros((n_items, n_items), dtype=np.float32)
+            self.weights[np.ix_(kept, kept)] = block
         return self
 
     def score(self, histories: list[np.ndarray]) -> np.ndarray:
         return np.asarray(history_matrix(histories, self.weights.shape[0]) @ self.weights)
+
+
+def _spd_inverse(matrix: np.ndarray) -> np.ndarray:
+    """Inverse of a symmetric positive definite float32 matrix via its Cholesky factor.
+
+    Raises:
+        np.linalg.LinAlgError: The matrix is not positive definite.
+    """
+    factor, info = la.lapack.spotrf(matrix, lower=True, overwrite_a=True)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"Cholesky factorisation failed (info={info})")
+    inverse, info = la.lapack.spotri(factor, lower=True, overwrite_c=True)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"inverse from the Cholesky factor failed (info={info})")
+    lower = np.tril(inverse)
+    return lower + np.tril(inverse, -1).T

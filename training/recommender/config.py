@@ -48,6 +48,10 @@ class EASEConfig(Settings):
 
     l2: float = Field(default=200.0, gt=0)
     max_items: int = Field(default=20_000, ge=1)
+    """Refuse to invert a larger items x items matrix (memory grows as n²)."""
+    top_items: int | None = Field(default=None, ge=1)
+    """Only the most interacted-with items get weights (None: every item); the solve's
+    cost grows with the cube of the item count."""
 
 
 class SequentialConfig(Settings):
