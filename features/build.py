@@ -61,7 +61,10 @@ def _last_day(feeds: Feeds) -> dt.date:
     if feeds.sales is not None:
         days.append(feeds.sales["period_start"].max())
     if not days:
-        raise ValueError("features need an events or a sales feed; the shop has neither")
+        raise ValueError(
+            "features build needs an events or a sales feed (events.parquet or sales.parquet); "
+            "the shop has neither"
+        )
     return max(days)
 
 

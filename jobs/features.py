@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from jobs.shop import open_shop
+from jobs.shop import open_shop, require_feeds
 from storefront.config import load_config
 from storefront.progress import console, progress_bar
 
@@ -30,6 +30,7 @@ def build(data_dir: Path | None, config: Path | None = None, rebuild: bool = Fal
     from features.config import FeatureConfig
 
     folder = open_shop(data_dir)
+    require_feeds(folder, "features build", {"catalog": "every feature table joins items to it"})
     cfg = load_config(FeatureConfig, config, name="features")
     with progress_bar("building features", len(STEPS)) as advance:
         started: list[str] = []

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from jobs.shop import open_shop
+from jobs.shop import open_shop, require_feeds
 from storefront.config import load_config
 from storefront.progress import progress_bar
 from training.pricing.guardrails import GuardrailError
@@ -22,6 +22,13 @@ if TYPE_CHECKING:
 
 __all__ = ["GuardrailError", "ProposalJob", "approve", "history", "propose",
            "reject", "rollback", "set_price"]  # fmt: skip
+
+
+PROPOSE_NEEDS = {
+    "catalog": "the items to price",
+    "events": "the guardrails read each item's stock and 30-day lowest price from the item "
+    "features, which are built from events",
+}
 
 
 @dataclass(frozen=True)
@@ -71,6 +78,7 @@ def propose(
     from training.pricing.report import reason_counts, summary, write_report
 
     folder = open_shop(data_dir)
+    require_feeds(folder, "price propose", PROPOSE_NEEDS)
     cfg = load_config(PricingConfig, config, name="pricing")
     day = date or first_forecast_day(folder)
     with progress_bar(f"proposing prices for {day}", None):

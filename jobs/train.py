@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import BaseModel
 
-from jobs.shop import open_shop
+from jobs.shop import open_shop, require_feeds
 from storefront.config import load_config
 from storefront.progress import console, progress_bar
 
@@ -28,6 +28,11 @@ class ElasticityJob:
 
 
 C = TypeVar("C", bound=BaseModel)
+
+RECOMMENDER_NEEDS = {
+    "events": "the shoppers' views, carts or purchases to learn from",
+    "catalog": "the items to recommend",
+}
 
 
 def _with_trials(cfg: C, trials: int) -> C:
@@ -58,6 +63,7 @@ def recommender(
     from training.recommender.pipeline import train_recommender, write_metrics
 
     folder = open_shop(data_dir)
+    require_feeds(folder, "train recommender", RECOMMENDER_NEEDS)
     cfg = load_config(RecommenderConfig, config, name=name)
     cfg = _with_trials(cfg, trials)
     with progress_bar("training recommenders", None):

@@ -109,6 +109,7 @@ def propose_all(
     return pl.DataFrame(
         rows,
         schema_overrides={"reasons": pl.List(pl.String), "elasticity_flags": pl.List(pl.String)},
+        infer_schema_length=None,  # a column's first rows may all be null or whole numbers
     )
 
 
