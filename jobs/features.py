@@ -30,8 +30,8 @@ def build(data_dir: Path | None, config: Path | None = None, rebuild: bool = Fal
     from features.config import FeatureConfig
 
     folder = open_shop(data_dir)
-    require_feeds(folder, "features build", {"catalog": "every feature table joins items to it"})
     cfg = load_config(FeatureConfig, config, name="features")
+    require_feeds(folder, "features build", {"catalog": "every feature table joins items to it"})
     with progress_bar("building features", len(STEPS)) as advance:
         started: list[str] = []
 

@@ -78,8 +78,8 @@ def propose(
     from training.pricing.report import reason_counts, summary, write_report
 
     folder = open_shop(data_dir)
-    require_feeds(folder, "price propose", PROPOSE_NEEDS)
     cfg = load_config(PricingConfig, config, name="pricing")
+    require_feeds(folder, "price propose", PROPOSE_NEEDS)
     day = date or first_forecast_day(folder)
     with progress_bar(f"proposing prices for {day}", None):
         proposal = propose_prices(folder, day, cfg)

@@ -63,8 +63,8 @@ def recommender(
     from training.recommender.pipeline import train_recommender, write_metrics
 
     folder = open_shop(data_dir)
-    require_feeds(folder, "train recommender", RECOMMENDER_NEEDS)
     cfg = load_config(RecommenderConfig, config, name=name)
+    require_feeds(folder, "train recommender", RECOMMENDER_NEEDS)
     cfg = _with_trials(cfg, trials)
     with progress_bar("training recommenders", None):
         report = train_recommender(folder, cfg, step=lambda s: console.log(f"recommender: {s}"))
