@@ -11,8 +11,9 @@ estimates elasticities (DML and naive), then:
 - closed loop: each day the optimiser proposes prices under configs/pricing.yaml and the
   simulator's true expected demand is booked (unlimited stock), against keeping today's
   prices and against the oracle (the best allowed price each day under the true demand).
-Last line: {"elasticity_mae_naive", "elasticity_mae_dml", "cf_wmape_10pct",
-"profit_vs_current", "profit_vs_oracle", "guardrail_violations", ...}.
+- coverage: share of true elasticities inside the 95% intervals;
+Last line: {"elasticity_mae_naive", "elasticity_mae_dml", "elasticity_coverage_95",
+"cf_wmape_10pct", "profit_vs_current", "profit_vs_oracle", "guardrail_violations", ...}.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from training.elasticity.config import ElasticityConfig
 from training.elasticity.pipeline import train_elasticity
 from training.pricing.closed_loop import CURRENT, ORACLE, replay
 from training.pricing.config import PricingConfig
-from training.pricing.inputs import item_states
+from training.pricing.inputs import KEEP, item_states, priced_elasticities
 
 
 def _timed(label: str, seconds: dict[str, float], fn, *args):
@@ -101,6 +102,11 @@ def main() -> None:
     true = truth.items_frame().select("item_id", true="elasticity")
     joined = estimates.join(true, on="item_id")
     mae = {m: float((joined[m] - joined["true"]).abs().mean()) for m in ("elasticity", "naive")}
+    inside = (joined["true"] >= joined["ci_low"]) & (joined["true"] <= joined["ci_high"])
+    coverage = float(inside.mean())
+    implausible = int(estimates["implausible"].sum())
+    print(f"coverage of the truth by the 95% intervals: {coverage:.1%}; "
+          f"implausible estimates: {implausible}")  # fmt: skip
     print(f"elasticity MAE vs truth: DML {mae['elasticity']:.3f}, naive {mae['naive']:.3f} "
           f"({joined.height:,} items)")  # fmt: skip
     days = sorted(forecasts["period_start"].unique().to_list())[: args.days]
@@ -108,7 +114,14 @@ def main() -> None:
     cf = _timed("counterfactual +10%", seconds, counterfactual_wmape, window, start, estimates,
                 truth)  # fmt: skip
     print(f"counterfactual WMAPE of units at +10%: {cf:.3f}")
-    policies = {"dml": estimates, "naive": estimates.select("item_id", elasticity="naive")}
+    # as proposals price: an implausible estimate gives way to its category's (where both
+    # are implausible a proposal keeps today's price; the replay prices on the category's)
+    priced = priced_elasticities(estimates).with_columns(
+        elasticity=pl.when(pl.col("elasticity_source") == KEEP)
+        .then(estimates["category_elasticity"])
+        .otherwise("elasticity")
+    )
+    policies = {"dml": priced, "naive": estimates.select("item_id", elasticity="naive")}
 
     def demand(item: str, prices: np.ndarray, date: dt.date) -> np.ndarray:
         return np.asarray(truth.demand(item, prices, date))
@@ -125,6 +138,8 @@ def main() -> None:
     figures = {
         "elasticity_mae_naive": round(mae["naive"], 4),
         "elasticity_mae_dml": round(mae["elasticity"], 4),
+        "elasticity_coverage_95": round(coverage, 4),
+        "implausible_estimates": implausible,
         "cf_wmape_10pct": round(cf, 4),
         "profit_vs_current": round(result.profit["dml"] / result.profit[CURRENT] - 1, 4),
         "profit_vs_oracle": round(result.profit["dml"] / result.profit[ORACLE], 4),

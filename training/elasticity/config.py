@@ -15,6 +15,11 @@ class ElasticityConfig(Settings):
     folds: int = Field(default=2, ge=2)
     """Cross-fitting folds, by item-week: each item's level is learned from its other
     weeks, each day's shocks from the other items that day."""
+    fold_block_days: int = Field(default=7, ge=1)
+    """Length of the item's runs of days that fall in one fold (7: item-weeks)."""
+    adjust_nuisance: bool = True
+    """Give each item its own linear correction of the nuisance predictions in the final
+    stage (``training.elasticity.pipeline.nuisance_adjustment``)."""
     rounds: int = Field(default=300, ge=1)
     num_leaves: int = Field(default=31, ge=2)
     learning_rate: float = Field(default=0.05, gt=0)

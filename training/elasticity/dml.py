@@ -56,8 +56,8 @@ def residualise(rows: pl.DataFrame, cfg: ElasticityConfig) -> pl.DataFrame:
     features = controls(rows)
     # folds by item-week: each item's level is learned from its other weeks and each
     # day's shocks (promotion days, seasonality) from the other items that day
-    week = pl.col("period_start").dt.epoch("d") // 7
-    fold = (pl.struct("item_id", week.alias("week")).hash(cfg.seed) % cfg.folds).alias("fold")
+    block = pl.col("period_start").dt.epoch("d") // cfg.fold_block_days
+    fold = (pl.struct("item_id", block.alias("block")).hash(cfg.seed) % cfg.folds).alias("fold")
     rows = rows.with_columns(fold, log_price=pl.col("price").log())
     parts = []
     for k in range(cfg.folds):
@@ -70,6 +70,7 @@ def residualise(rows: pl.DataFrame, cfg: ElasticityConfig) -> pl.DataFrame:
         parts.append(
             test.with_columns(
                 price_residual=pl.col("log_price") - pl.Series(price_hat),
+                log_price_hat=pl.Series(price_hat),
                 log_expected=pl.Series(np.log(np.maximum(units_hat, 1e-6))),
             )
         )
@@ -162,11 +163,15 @@ def _outer_sums(group: np.ndarray, z: np.ndarray, w: np.ndarray, n: int) -> np.n
 def poisson_slopes(
     group: np.ndarray, y: np.ndarray, x: np.ndarray, offset: np.ndarray,
     cluster: np.ndarray | None = None, iterations: int = 30, model_variance: bool = False,
+    adjust: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
-    """Per group, the slope of ``y ~ Poisson(exp(a_g + offset + b_g x))`` and its
-    cluster-robust standard error (see :func:`poisson_fit`; ``cluster=None``: the
-    Huber–White sandwich, robust to overdispersion but not to correlated rows)."""
-    design = np.column_stack([np.ones(len(y)), x])
+    """Per group, the slope of ``y ~ Poisson(exp(a_g + offset + b_g x + c_g' adjust))``
+    and its cluster-robust standard error (see :func:`poisson_fit`; ``cluster=None``:
+    the Huber–White sandwich, robust to overdispersion but not to correlated rows).
+    ``adjust`` (n × j, optional) holds further regressors whose group coefficients are
+    fitted alongside and not reported."""
+    columns = [np.ones(len(y)), x] + ([] if adjust is None else list(np.atleast_2d(adjust.T)))
+    design = np.column_stack(columns)
     beta, cov = poisson_fit(group, y, design, offset, cluster, iterations, model_variance)
     return beta[:, 1], np.sqrt(np.maximum(cov[:, 1, 1], 0.0))
 
@@ -174,6 +179,7 @@ def poisson_slopes(
 def pooled(
     item: np.ndarray, category_of_item: np.ndarray, y: np.ndarray, x: np.ndarray,
     offset: np.ndarray, category: np.ndarray, cluster: np.ndarray | None = None,
+    adjust: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
     """Item slopes shrunk toward their category's pooled slope (empirical Bayes).
 
@@ -188,14 +194,16 @@ def pooled(
         y, x, offset: Units, treatment and offset per row.
         category: Category code per row.
         cluster: Cluster code per row for the robust variances (``None``: rows).
+        adjust: Further regressors per row (n × j) with their own item (and category)
+            coefficients, see :func:`poisson_slopes`.
 
     Returns:
         Per item, the shrunk slope, its posterior standard deviation, the weight of
         the item's own data (1 - the weight of its category), and its category's pooled
         slope with that slope's standard error.
     """
-    own, own_se = poisson_slopes(item, y, x, offset, cluster)
-    prior, prior_se = poisson_slopes(category, y, x, offset, cluster)
+    own, own_se = poisson_slopes(item, y, x, offset, cluster, adjust=adjust)
+    prior, prior_se = poisson_slopes(category, y, x, offset, cluster, adjust=adjust)
     frame = pl.DataFrame({"e": own, "v": own_se**2, "c": category_of_item})
     # how much items truly differ within a category: a robust spread (noisy items with
     # wild raw slopes must not inflate it) less the typical sampling variance

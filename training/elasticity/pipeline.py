@@ -79,6 +79,27 @@ def flag(
     return [[name for name, broken in rules if broken[k]] for k in range(len(estimate))]
 
 
+def nuisance_adjustment(rows: pl.DataFrame, item: np.ndarray) -> np.ndarray:
+    """The cross-fitted nuisance predictions (log price ``m(X)`` and log expected units
+    ``log l(X)``), centred per item, as item-level regressors of the final stage.
+
+    One pooled nuisance model learns the price effect on expected units at the items'
+    average elasticity, so ``log l(X) ~ g(X) + theta_bar m(X)`` rather than
+    ``g(X) + theta_i m(X)``; and a regularised ``m`` under-fits, so the price residual
+    keeps part of ``m(X)``. Left out, ``(theta_i - theta_bar) m(X)`` leaks into the
+    residual's slope and pushes every item away from the average. With
+    ``y ~ Poisson(exp(a_i + log l + b_i (log p - m) + c_i m + d_i log l))`` each item
+    corrects both nuisances linearly; ``b_i`` is still identified only by the part of
+    the price the controls do not explain.
+    """
+    counts = np.bincount(item)
+    columns = []
+    for name in ("log_price_hat", "log_expected"):
+        values = rows[name].to_numpy()
+        columns.append(values - (np.bincount(item, values) / counts)[item])
+    return np.column_stack(columns)
+
+
 def estimate(demand: pl.DataFrame, catalog: pl.DataFrame, cfg: ElasticityConfig) -> pl.DataFrame:
     """Per-item elasticity table (see :data:`COLUMNS`).
 
@@ -102,6 +123,7 @@ def estimate(demand: pl.DataFrame, catalog: pl.DataFrame, cfg: ElasticityConfig)
     dml, posterior, weight, prior, prior_se = pooled(
         item, category_of_item, y, rows["price_residual"].to_numpy(),
         rows["log_expected"].to_numpy(), category, cluster,
+        nuisance_adjustment(rows, item) if cfg.adjust_nuisance else None,
     )  # fmt: skip
     log_price = rows["log_price"].to_numpy()
     centred = log_price - (np.bincount(item, log_price) / np.bincount(item))[item]
