@@ -222,18 +222,8 @@ def _refusals(shape: str, frames: Frames) -> dict[str, tuple[str, ...]]:
     return refused
 
 
-ELASTICITY_SINGULAR = pytest.mark.xfail(
-    reason="train elasticity: numpy LinAlgError 'Singular matrix' in the cluster jackknife "
-    "(training/elasticity/dml.py, poisson_fit) on these shapes; owned by the elasticity work",
-    strict=False,
-)
-
-
 def _marks(shape: str) -> list[pytest.MarkDecorator]:
-    marks = [pytest.mark.real_data] if shape.startswith("real: ") else []
-    if shape in ("large sparse catalogue", "real: online_retail"):
-        marks.append(ELASTICITY_SINGULAR)
-    return marks
+    return [pytest.mark.real_data] if shape.startswith("real: ") else []
 
 
 CASES = [pytest.param(shape, marks=_marks(shape)) for shape in SHAPES]

@@ -121,10 +121,13 @@ def poisson_fit(
         mu = np.exp(np.clip(offset + np.einsum("ij,ij->i", design, beta[group]), -30, 30))
         grad = np.stack([np.bincount(group, (y - mu) * design[:, j], n) for j in range(k)], 1)
         hess = _outer_sums(group, design, mu, n) + ridge
-        beta += np.linalg.solve(hess, grad[:, :, None])[:, :, 0]
+        # pinv: a group without price variation (or with tiny means) has a singular
+        # Hessian; its flat directions then stay where they are instead of failing
+        beta += (np.linalg.pinv(hess) @ grad[:, :, None])[:, :, 0]
         beta[:, 1:] = np.clip(beta[:, 1:], -SLOPE_LIMIT, SLOPE_LIMIT)
     mu = np.exp(np.clip(offset + np.einsum("ij,ij->i", design, beta[group]), -30, 30))
-    bread = np.linalg.inv(_outer_sums(group, design, mu, n) + ridge)
+    information = _outer_sums(group, design, mu, n) + ridge
+    bread = np.linalg.pinv(information)
     if model_variance:
         return beta, bread
     keys = np.arange(len(y)) if cluster is None else cluster
@@ -138,11 +141,11 @@ def poisson_fit(
     # beta by -(H_g - H_c)^-1 S_c (H_c: the cluster's share of the bread)
     hess_cell = _outer_sums(cell, design, mu, cells)
     count = np.bincount(cell_group, minlength=n).astype(float)
-    rest = np.linalg.inv(bread)[cell_group] - hess_cell
+    rest = information[cell_group] - hess_cell
     solvable = (count[cell_group] > 1) & (np.linalg.det(rest) > 1e-12 * np.abs(
         np.linalg.det(hess_cell + rest)))  # fmt: skip
     left_out = bread[cell_group]  # a group's only cluster (or a degenerate one): CR0
-    left_out[solvable] = np.linalg.inv(rest[solvable] + ridge)
+    left_out[solvable] = np.linalg.pinv(rest[solvable] + ridge)
     moves = np.einsum("cjk,ck->cj", left_out, scores)
     meat = _outer_sums(cell_group, moves, np.ones(cells), n)
     factor = np.where(count > 1, (count - 1) / np.maximum(count, 1), 1.0)
