@@ -181,7 +181,8 @@ class Workspace:
 
     # --- layout -------------------------------------------------------------------------
     def migrate(self) -> list[str]:
-        """Move a folder of the first layout into the current one (once per process).
+        """Move a folder of the first layout into the current one (once per process;
+        a folder whose ``workspace.json`` marks the current layout is left as it is).
 
         Returns:
             What was moved, as ``"old → new"`` lines (empty when nothing was).
@@ -193,8 +194,9 @@ class Workspace:
         with _lock:
             if self.root in _migrated or not self.root.is_dir():
                 return []
-            moved = self._move_legacy()
-            self._write_marker()
+            marker = self.root / MARKER
+            moved = [] if marker.exists() else self._move_legacy()
+            self._write_marker(marker)
             _migrated.add(self.root)
         for line in moved:
             log.info("workspace %s: moved %s", self.root, line)
@@ -225,8 +227,7 @@ class Workspace:
             moved.append(f"{old.relative_to(self.root)} → {new.relative_to(self.root)}")
         return moved
 
-    def _write_marker(self) -> None:
-        marker = self.root / MARKER
+    def _write_marker(self, marker: Path) -> None:
         if marker.exists():
             return
         tmp = marker.with_suffix(f".{os.getpid()}.tmp")
