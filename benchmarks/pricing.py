@@ -11,8 +11,11 @@ estimates elasticities (DML and naive), then:
 - closed loop: each day the optimiser proposes prices under configs/pricing.yaml and the
   simulator's true expected demand is booked (unlimited stock), against keeping today's
   prices and against the oracle (the best allowed price each day under the true demand).
-- coverage: share of true elasticities inside the 95% intervals;
+- coverage: share of true elasticities inside the 95% intervals; the median standard
+  error of the category estimates (most items lean on theirs) and the share of items
+  estimated mostly from their own data;
 Last line: {"elasticity_mae_naive", "elasticity_mae_dml", "elasticity_coverage_95",
+"category_se_median", "share_own_data",
 "cf_wmape_10pct", "profit_vs_current", "profit_vs_oracle", "guardrail_violations", ...}.
 """
 
@@ -105,8 +108,14 @@ def main() -> None:
     inside = (joined["true"] >= joined["ci_low"]) & (joined["true"] <= joined["ci_high"])
     coverage = float(inside.mean())
     implausible = int(estimates["implausible"].sum())
+    # what the data allow: most items are priced on their category's estimate, whose own
+    # standard error bounds how close any estimate of them can get
+    category_se = float(((estimates["category_ci_high"] - estimates["category_ci_low"])
+                         / (2 * 1.96)).median())  # fmt: skip
+    own_data = float((estimates["method"] == "dml").mean())
     print(f"coverage of the truth by the 95% intervals: {coverage:.1%}; "
-          f"implausible estimates: {implausible}")  # fmt: skip
+          f"implausible estimates: {implausible}; median category standard error "
+          f"{category_se:.3f}; items on mostly their own data: {own_data:.1%}")  # fmt: skip
     print(f"elasticity MAE vs truth: DML {mae['elasticity']:.3f}, naive {mae['naive']:.3f} "
           f"({joined.height:,} items)")  # fmt: skip
     days = sorted(forecasts["period_start"].unique().to_list())[: args.days]
@@ -140,6 +149,8 @@ def main() -> None:
         "elasticity_mae_dml": round(mae["elasticity"], 4),
         "elasticity_coverage_95": round(coverage, 4),
         "implausible_estimates": implausible,
+        "category_se_median": round(category_se, 4),
+        "share_own_data": round(own_data, 4),
         "cf_wmape_10pct": round(cf, 4),
         "profit_vs_current": round(result.profit["dml"] / result.profit[CURRENT] - 1, 4),
         "profit_vs_oracle": round(result.profit["dml"] / result.profit[ORACLE], 4),

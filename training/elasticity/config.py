@@ -17,6 +17,10 @@ class ElasticityConfig(Settings):
     weeks, each day's shocks from the other items that day."""
     fold_block_days: int = Field(default=7, ge=1)
     """Length of the item's runs of days that fall in one fold (7: item-weeks)."""
+    price_lag_days: int = Field(default=7, ge=1)
+    """The price this many days before (at least one period) is a control, and the price
+    model predicts the change from it: shops reprice from the price they had, on a cycle
+    (7: weekly reviews), so that price is the policy's main input."""
     adjust_nuisance: bool = True
     """Give each item its own linear correction of the nuisance predictions in the final
     stage (``training.elasticity.pipeline.nuisance_adjustment``)."""

@@ -5,7 +5,12 @@ piles up), so a plain regression of units on price mixes the two directions. Her
 
 1. Nuisance models, cross-fitted by series with LightGBM: ``m(X)`` predicts log price
    and ``l(X)`` expected units from the controls X — calendar, promotion, lagged and
-   trailing demand, item and location — but never from price.
+   trailing demand, the price and promotion one repricing cycle before, item and
+   location — but never from the period's own price. Shops reprice from the price they
+   had, so ``m`` starts from the price before (LightGBM's initial score) and learns the
+   change: trees approximate a level that carries over poorly, and whatever of the
+   policy ``m`` misses stays in the residual, where it carries the demand shocks the
+   policy reacted to into the slope.
 2. Per item, a Poisson regression of units on the price residual ``log p - m(X)`` with
    ``log l(X)`` as offset: the residual is the part of the price the controls do not
    explain, so its slope is the elasticity. Randomised price tests need no special
@@ -26,6 +31,11 @@ import polars as pl
 from training.demand.features import CATEGORICAL
 from training.elasticity.config import ElasticityConfig
 
+PRICE_BEFORE = "log_price_before"
+"""Control: the log price one repricing cycle before the period (null where unknown)."""
+ITEM_PRICE = "item_log_price"
+"""Control: the item's mean log price (the price model's start where the price before
+is unknown)."""
 SLOPE_LIMIT = 20.0
 """Slopes are kept within ±20 (a group whose data cannot bound its slope hits this)."""
 CONTROLS_EXCLUDED = ("price", "discount", "relative_price", "units", "censored", "period_start",
@@ -39,16 +49,24 @@ def controls(rows: pl.DataFrame) -> list[str]:
 
 def _fit_predict(
     train: pl.DataFrame, test: pl.DataFrame, target: np.ndarray, objective: str,
-    features: list[str], cfg: ElasticityConfig,
+    features: list[str], cfg: ElasticityConfig, start: pl.Expr | None = None,
 ) -> np.ndarray:  # fmt: skip
+    """Fit on ``train`` and predict ``test``; ``start``: each row's initial score (the
+    model learns the difference from it)."""
     params = {"objective": objective, "num_leaves": cfg.num_leaves,
               "learning_rate": cfg.learning_rate, "num_threads": cfg.threads,
               "verbosity": -1, "seed": cfg.seed}  # fmt: skip
+
+    def initial(rows: pl.DataFrame) -> np.ndarray | None:
+        return None if start is None else rows.select(start).to_series().to_numpy()
+
     data = lgb.Dataset(
-        train.select(features).to_pandas(), label=target,
+        train.select(features).to_pandas(), label=target, init_score=initial(train),
         categorical_feature=[c for c in CATEGORICAL if c in features],
     )  # fmt: skip
-    return lgb.train(params, data, cfg.rounds).predict(test.select(features).to_pandas())
+    predicted = lgb.train(params, data, cfg.rounds).predict(test.select(features).to_pandas())
+    begin = initial(test)
+    return predicted if begin is None else predicted + begin
 
 
 def residualise(rows: pl.DataFrame, cfg: ElasticityConfig) -> pl.DataFrame:
@@ -59,13 +77,16 @@ def residualise(rows: pl.DataFrame, cfg: ElasticityConfig) -> pl.DataFrame:
     block = pl.col("period_start").dt.epoch("d") // cfg.fold_block_days
     fold = (pl.struct("item_id", block.alias("block")).hash(cfg.seed) % cfg.folds).alias("fold")
     rows = rows.with_columns(fold, log_price=pl.col("price").log())
+    start = None
+    if PRICE_BEFORE in rows.columns:
+        start = pl.coalesce(PRICE_BEFORE, ITEM_PRICE, pl.col("log_price").mean())
     parts = []
     for k in range(cfg.folds):
         train, test = rows.filter(pl.col("fold") != k), rows.filter(pl.col("fold") == k)
         if test.is_empty():
             continue
         price_hat = _fit_predict(train, test, train["log_price"].to_numpy(), "regression",
-                                 features, cfg)  # fmt: skip
+                                 features, cfg, start)  # fmt: skip
         units_hat = _fit_predict(train, test, train["units"].to_numpy(), "poisson", features, cfg)
         parts.append(
             test.with_columns(

@@ -17,10 +17,10 @@ from features.tables import USER
 from storefront.feeds import read_feeds
 from storefront.workspace import workspace
 from training.demand.config import DemandConfig
-from training.demand.features import model_rows
+from training.demand.features import SERIES, model_rows
 from training.demand.pipeline import read_demand
 from training.elasticity.config import ElasticityConfig
-from training.elasticity.dml import pooled, residualise
+from training.elasticity.dml import ITEM_PRICE, PRICE_BEFORE, pooled, residualise
 from training.elasticity.promotion import promotion_response, shopper_tiers, view_outcomes
 from training.tracking import plt, use_experiment
 
@@ -29,17 +29,31 @@ PROMOTION_FILE = "promotion_response.parquet"
 COLUMNS = ("item_id", "elasticity", "ci_low", "ci_high", "n_obs", "method", "naive", "flags",
            "implausible", "category_elasticity", "category_ci_low", "category_ci_high",
            "category_implausible")  # fmt: skip
+PROMO_BEFORE = "promo_before"
 POSITIVE = "positive"
 TOO_LARGE = "beyond_max_magnitude"
 TOO_NARROW = "interval_too_narrow"
 
 
-def estimation_rows(demand: pl.DataFrame, catalog: pl.DataFrame) -> pl.DataFrame:
+def estimation_rows(
+    demand: pl.DataFrame, catalog: pl.DataFrame, cfg: ElasticityConfig
+) -> pl.DataFrame:
     """Uncensored demand rows with the controls: calendar, promotion, demand in the
-    previous periods, item and location, and each item's usual price level."""
-    rows = model_rows(demand, period_days(demand), DemandConfig(horizon=1))
+    previous periods, item and location, each item's usual price level, and the price
+    and promotion ``cfg.price_lag_days`` before (at least one period)."""
+    days = period_days(demand)
+    rows = model_rows(demand, days, DemandConfig(horizon=1))
+    lag = max(1, round(cfg.price_lag_days / days))
+    before = demand.select(
+        *SERIES,
+        pl.col("period_start") + pl.duration(days=lag * days),
+        pl.col("price").log().alias(PRICE_BEFORE),
+        *([pl.col("promo").cast(pl.Int8).alias(PROMO_BEFORE)] if "promo" in demand.columns
+          else []),
+    )  # fmt: skip
     return (
-        rows.with_columns(item_log_price=pl.col("price").log().mean().over("item_id"))
+        rows.join(before, on=[*SERIES, "period_start"], how="left")
+        .with_columns(pl.col("price").log().mean().over("item_id").alias(ITEM_PRICE))
         .filter(~pl.col("censored"))
         .join(catalog.select("item_id", "category"), on="item_id", how="left")
         .with_columns(pl.col("category").fill_null("unknown"))
@@ -111,7 +125,7 @@ def estimate(demand: pl.DataFrame, catalog: pl.DataFrame, cfg: ElasticityConfig)
     the item and for its category's pooled estimate (``category_*``), which pricing uses
     in place of an implausible item estimate.
     """
-    rows = residualise(estimation_rows(demand, catalog).drop("category"), cfg).join(
+    rows = residualise(estimation_rows(demand, catalog, cfg).drop("category"), cfg).join(
         catalog.select("item_id", "category"), on="item_id", how="left"
     ).with_columns(pl.col("category").fill_null("unknown"))  # fmt: skip
     item, names = _codes(rows["item_id"])

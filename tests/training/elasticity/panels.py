@@ -1,10 +1,11 @@
 """Simulated weekly panels with known elasticities, independent of the shop simulator.
 
 A retailer sets each week's price from the season and last week's sales (dearer after
-strong weeks), promotes after weak weeks, and demand carries an unobserved persistent
-shock (AR(1) per item and store), so price and the demand shock are correlated and the
-naive log-log slope is biased. Counts are negative binomial (overdispersed), with a
-store effect shared by every item of the store and week (clustering by store).
+strong weeks, judged against what it expected at last week's price), promotes after
+weak weeks, and demand carries an unobserved persistent shock (AR(1) per item and
+store), so price and the demand shock are correlated and the naive log-log slope is
+biased. Counts are negative binomial (overdispersed), with a store effect shared by
+every item of the store and week (clustering by store).
 """
 
 from __future__ import annotations
@@ -14,18 +15,24 @@ import datetime as dt
 import numpy as np
 import polars as pl
 
+GUESSED_ELASTICITY = -2.0
+"""The retailer's rule of thumb for how its own price moved last week's sales."""
+MAX_LOG_RATIO = 0.5
+"""Prices stay within exp(±0.5) of the base price."""
+
 
 def confounded_panel(
     n_items: int = 12,
-    n_stores: int = 10,
-    n_weeks: int = 104,
+    n_stores: int = 20,
+    n_weeks: int = 156,
     seed: int = 0,
     level: float = 3.0,
-    dispersion: float = 5.0,
-    shock_sd: float = 0.3,
+    dispersion: float = 20.0,
+    shock_sd: float = 0.4,
     shock_ar: float = 0.8,
     reaction: float = 0.5,
-    price_noise: float = 0.15,
+    price_noise: float = 0.2,
+    season_price: float = 0.3,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """A demand table (the feature store's columns), its catalog and the truth.
 
@@ -33,9 +40,12 @@ def confounded_panel(
     ``log mu = a_i + c_s + season_t + w_st + u_ist + e_i log(p_ist / base_i) + 0.4 promo``,
     ``u_ist = shock_ar * u_is,t-1 + N(0, shock_sd)`` unobserved, ``w_st`` a store-week
     shock, units ~ NegBin(mean mu, size ``dispersion``). Price:
-    ``log(p / base) = reaction * r_t-1 + 0.1 season_t / 0.3 - 0.2 promo + N(0, price_noise)``
-    with last week's surprise ``r_t-1 = log(1 + y_t-1) - log(1 + exp(a_i + c_s + season_t-1))``
-    (what the retailer sees); a promotion (80% chance) follows a surprise below log 0.7.
+    ``log(p / base) = reaction * r_t-1 + season_price * season_t / 0.3 - 0.2 promo
+    + N(0, price_noise)``, kept within ±:data:`MAX_LOG_RATIO`, with last week's surprise
+    ``r_t-1 = log(1 + y_t-1) - log(1 + exp(a_i + c_s + season_t-1 + g log(p_t-1 / base)))``
+    (what the retailer sees, ``g`` = :data:`GUESSED_ELASTICITY`: without it a retailer
+    who raises after strong weeks would chase its own price's effect into ever wider
+    swings); a promotion (80% chance) follows a surprise below log 0.7.
 
     Args:
         n_items, n_stores, n_weeks: Panel size.
@@ -45,6 +55,7 @@ def confounded_panel(
         shock_sd, shock_ar: The unobserved demand shock.
         reaction: How strongly price follows last week's sales.
         price_noise: Exogenous price variation (what identifies the elasticity).
+        season_price: How far the retailer's price follows the season.
 
     Returns:
         demand, catalog (item_id, category) and truth (item_id, elasticity).
@@ -60,19 +71,22 @@ def confounded_panel(
     u = rng.normal(0, shock_sd / np.sqrt(1 - shock_ar**2), shape)
     usual = np.exp(a[:, None] + c[None, :]) * np.ones(shape)  # the retailer knows its levels
     prev_units = usual.copy()
-    prev_season = 0.0
+    prev_season, prev_ratio = 0.0, np.zeros(shape)
     out: dict[str, list[np.ndarray]] = {k: [] for k in ("units", "price", "promo", "week")}
     for t in weeks:
         u = shock_ar * u + rng.normal(0, shock_sd, shape)
         store_week = rng.normal(0, 0.1, n_stores)[None, :]
-        surprise = np.log1p(prev_units) - np.log1p(usual * np.exp(prev_season))
+        expected_before = usual * np.exp(prev_season + GUESSED_ELASTICITY * prev_ratio)
+        surprise = np.log1p(prev_units) - np.log1p(expected_before)
         weak = surprise < np.log(0.7)
         promo = weak & (rng.random(shape) < 0.8)
-        log_ratio = (
+        log_ratio = np.clip(
             reaction * surprise
-            + 0.1 * season[t] / 0.3
+            + season_price * season[t] / 0.3
             - 0.2 * promo
-            + rng.normal(0, price_noise, shape)
+            + rng.normal(0, price_noise, shape),
+            -MAX_LOG_RATIO,
+            MAX_LOG_RATIO,
         )
         expected = np.exp(a[:, None] + c[None, :] + season[t] + 0.4 * promo + store_week)
         mu = expected * np.exp(u + elasticity[:, None] * log_ratio)
@@ -81,7 +95,7 @@ def confounded_panel(
         out["price"].append((base[:, None] * np.exp(log_ratio)).ravel())
         out["promo"].append(promo.ravel())
         out["week"].append(np.full(units.size, t))
-        prev_units, prev_season = units.astype(float), season[t]
+        prev_units, prev_season, prev_ratio = units.astype(float), season[t], log_ratio
     items = np.tile(np.repeat(np.arange(n_items), n_stores), n_weeks)
     stores = np.tile(np.tile(np.arange(n_stores), n_items), n_weeks)
     start = dt.date(2024, 1, 4)
