@@ -424,3 +424,6 @@ Storefront.add_asgi_middleware(
     max_body_bytes=CONFIG.limits.max_body_bytes,
     admin_key=CONFIG.resolved_admin_key(),
 )
+Storefront.add_asgi_middleware(  # the OpenAPI document (/docs.json) and API page (/, /docs)
+    __import__("serving.openapi").openapi.OpenAPIMiddleware, service=Storefront
+)

@@ -1,0 +1,135 @@
+"""The OpenAPI document the real server serves (``/docs.json``) and its API page."""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.request
+from importlib import metadata
+from typing import Any
+
+import pytest
+from openapi_spec_validator import validate
+
+from serving.reports import PAGES
+from tests.serving.client import ADMIN_KEY, Server, call, get
+
+pytestmark = pytest.mark.slow
+
+BODY_ERRORS = ("413", "415", "422")
+ADMIN = ("/admin/", "/experiments/report", "/reports/")
+
+
+@pytest.fixture(scope="module")
+def document(server: Server) -> dict[str, Any]:
+    status, text = get(server.base, "/docs.json")
+    assert status == 200, text
+    return json.loads(text)
+
+
+def _posts(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {p: item["post"] for p, item in document["paths"].items() if "post" in item}
+
+
+def test_document_validates_as_one_openapi_version(document: dict[str, Any]) -> None:
+    assert document["openapi"] == "3.1.0"
+    validate(document)  # openapi-spec-validator picks the 3.1 validator from the version
+    text = json.dumps(document)
+    assert "googletagmanager" not in text and "BentoML Prediction Service" not in text
+
+
+def test_title_and_version(document: dict[str, Any]) -> None:
+    info = document["info"]
+    assert info["title"] == "Storefront ML"
+    assert info["version"] == metadata.version("storefront-ml") != "None"
+    assert info["description"]
+
+
+def test_every_route_is_documented(server: Server, document: dict[str, Any]) -> None:
+    from serving.service import Storefront
+
+    paths = document["paths"]
+    for api in Storefront.apis.values():
+        assert "post" in paths.get(api.route, {}), api.route
+    mounted = [f"/reports{r.path}" for r in PAGES.app.routes]  # type: ignore[attr-defined]
+    assert mounted == ["/reports/{name}"]
+    for path in [*mounted, "/livez", "/readyz", "/metrics", "/docs.json", "/", "/docs"]:
+        assert "get" in paths.get(path, {}), path
+    for path, item in paths.items():  # and every documented route is one the server answers
+        concrete = path.replace("{name}", "no-such-experiment")
+        if "get" in item and "{" not in path:
+            assert get(server.base, concrete)[0] == 200, path
+        if "post" in item:
+            refused = {405, 401} if path.startswith(ADMIN) or path == "/events" else {405}
+            assert get(server.base, concrete)[0] in refused, path  # there, POST only
+
+
+def test_every_endpoint_documents_its_errors(document: dict[str, Any]) -> None:
+    for path, op in _posts(document).items():
+        responses = op["responses"]
+        assert "200" in responses, path
+        for status in (*BODY_ERRORS, "503", "504"):
+            assert status in responses, (path, status)
+            schema = responses[status]["content"]["application/json"]["schema"]
+            assert schema == {"$ref": "#/components/schemas/Error"}, (path, status)
+        needs_key = path.startswith(ADMIN) or path == "/events"
+        assert ("401" in responses) == needs_key, path
+        assert ("security" in op) == needs_key, path
+    assert "Retry-After" in _posts(document)["/recommend"]["responses"]["503"]["headers"]
+    report = document["paths"]["/reports/{name}"]["get"]
+    assert {"200", "401", "404"} <= set(report["responses"])
+    error = document["components"]["schemas"]["Error"]
+    assert set(error["properties"]) == {"error", "fields", "detail"}
+
+
+def test_every_endpoint_has_a_summary_and_an_example(document: dict[str, Any]) -> None:
+    from serving.openapi import _model_of
+    from serving.service import Storefront
+
+    models = {a.route: _model_of(a.input_spec) for a in Storefront.apis.values()}
+    for path, op in _posts(document).items():
+        assert op["summary"] and op["description"], path
+        example = op["requestBody"]["content"]["application/json"]["example"]
+        models[path].model_validate(example)  # the example is a valid body
+    for path, item in document["paths"].items():
+        for op in item.values():
+            assert op.get("summary"), path
+    parameter = document["paths"]["/reports/{name}"]["get"]["parameters"][0]
+    assert parameter["name"] == "name" and parameter["example"]
+
+
+def test_answers_are_the_documented_ones(server: Server, document: dict[str, Any]) -> None:
+    """A real 413, 422 and 401 of the server are documented, in the error body shape."""
+    posts = _posts(document)
+    limit = 1_000_000  # limits.max_body_bytes (the default)
+    for path in posts:
+        headers = {"X-API-Key": ADMIN_KEY} if path.startswith(ADMIN) else {}
+        answers = {
+            "413": call(server.base, path, b"x" * (limit + 1), headers),
+            "422": call(server.base, path, {"no_such_field": 1}, headers),
+        }
+        for status, (code, body) in answers.items():
+            # /events answers 401 first when the test server requires an ingest key
+            expected = {status, "401"} if path == "/events" else {status}
+            assert str(code) in expected, (path, code, body)
+            assert str(code) in posts[path]["responses"], (path, code, body)
+            assert isinstance(body["error"], str) and isinstance(body["fields"], list), body
+    code, body = call(server.base, "/admin/reload", {})
+    assert code == 401 and "401" in posts["/admin/reload"]["responses"], body
+
+
+def test_api_page_has_no_third_party_script(server: Server) -> None:
+    for path in ("/", "/docs"):
+        request = urllib.request.Request(server.base + path)
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 200
+            assert response.headers["content-type"].startswith("text/html")
+            page = response.read().decode()
+        assert "Storefront ML" in page and "BentoML Prediction Service" not in page
+        assert "googletagmanager" not in page.lower()
+        sources = re.findall(r"<script[^>]*\bsrc=[\"']([^\"']+)", page, flags=re.IGNORECASE)
+        assert sources, "the page loads Swagger UI"
+        for source in sources:
+            assert not re.match(r"^(https?:)?//", source), source  # same host only
+            assert get(server.base, source)[0] == 200, source
+        assert "/docs.json" in page
