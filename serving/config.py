@@ -18,7 +18,12 @@ from storefront.workspace import Workspace, workspace
 CONFIG_ENV = "STOREFRONT_SERVING_CONFIG"
 """Explicit serving YAML (set by ``storefront serve --config``)."""
 ADMIN_KEY_ENV = "STOREFRONT_ADMIN_KEY"
+INGEST_KEY_ENV = "STOREFRONT_INGEST_KEY"
 PSEUDONYM_KEY_ENV = "STOREFRONT_PSEUDONYM_KEY"
+ADMIN_KEY_FILE = "admin.key"
+INGEST_KEY_FILE = "ingest.key"
+"""Key files in the shop's serving state (``state/serving/``), owner-only; the quickstart
+writes them. The environment and the YAML file win over them."""
 
 
 class ModelsConfig(Settings):
@@ -73,6 +78,19 @@ class EventsConfig(Settings):
     max_future_seconds: float = Field(default=300.0, ge=0)
     """Events stamped more than this many seconds after the service's clock are refused
     (422 naming ``events.<row>.timestamp``; nothing of the batch is stored)."""
+    max_age_days: float = Field(default=400.0, gt=0)
+    """Events stamped more than this many days before the service's clock are refused."""
+    max_quantity: int = Field(default=1000, ge=1)
+    """Largest ``quantity`` of one event."""
+    max_unit_price: float = Field(default=1e6, gt=0)
+    """Largest ``unit_price`` of one event."""
+    price_tolerance: float | None = Field(default=0.01, ge=0)
+    """A purchase or add-to-cart whose ``unit_price`` differs from the price the service
+    quotes for the item at the event's moment (``/price``) by more than this share is
+    refused; ``null`` turns the check off."""
+    require_ingest_key: bool = True
+    """``POST /events`` needs the ingest key (``X-Ingest-Key`` or ``Authorization:
+    Bearer``); ``false`` opens it (local experiments only)."""
 
 
 class ProfileConfig(Settings):
@@ -103,7 +121,12 @@ class ServingConfig(Settings):
     events: EventsConfig = Field(default_factory=EventsConfig)
     profile: ProfileConfig = Field(default_factory=ProfileConfig)
     admin_key: str | None = None
-    """Key of the /admin endpoints (``$STOREFRONT_ADMIN_KEY`` wins); none: admin refused."""
+    """Key of ``/admin/*``, ``/experiments/report`` and ``/reports/*``
+    (``$STOREFRONT_ADMIN_KEY`` wins, else this, else the shop's ``state/serving/admin.key``);
+    none: those are refused."""
+    ingest_key: str | None = None
+    """Key of ``POST /events`` (``$STOREFRONT_INGEST_KEY`` wins, else this, else the shop's
+    ``state/serving/ingest.key``); none while ``events.require_ingest_key``: refused."""
     pseudonym_key: str | None = None
     """HMAC key for user ids in logs and experiment units (``$STOREFRONT_PSEUDONYM_KEY``
     wins); none: a random key kept in the shop's state (``serving/pseudonym.key``)."""
@@ -137,8 +160,21 @@ class ServingConfig(Settings):
         """The event store's database URL."""
         return self.events.url or f"sqlite:///{self.workspace().event_log}"
 
+    def _key_file(self, name: str) -> str | None:
+        try:  # the path only: reading a key moves nothing (Workspace, not workspace())
+            path = Workspace(self.resolved_data_dir()).serving / name
+            return (path.read_text().strip() or None) if path.is_file() else None
+        except OSError:
+            return None
+
     def resolved_admin_key(self) -> str | None:
-        return os.environ.get(ADMIN_KEY_ENV) or self.admin_key
+        """The admin key: the environment, the file, else the shop's key file."""
+        return os.environ.get(ADMIN_KEY_ENV) or self.admin_key or self._key_file(ADMIN_KEY_FILE)
+
+    def resolved_ingest_key(self) -> str | None:
+        """The ingest key of ``/events``: the environment, the file, else the shop's key
+        file."""
+        return os.environ.get(INGEST_KEY_ENV) or self.ingest_key or self._key_file(INGEST_KEY_FILE)
 
     def resolved_pseudonym_key(self) -> str:
         """The HMAC key of user ids: the environment, the file, else a random key kept

@@ -10,8 +10,9 @@ serves Postgres in the scale profile.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,11 +61,99 @@ class Stored:
     """The new events, validated (for the online push)."""
 
 
+@dataclass(frozen=True)
+class Bounds:
+    """What one event may carry beyond the feed contract's rules (``events.*`` settings).
+
+    Attributes:
+        max_quantity: Largest ``quantity``.
+        max_unit_price: Largest ``unit_price`` (finite and > 0 is the contract's).
+        max_age: How far before ``now`` a timestamp may be; ``None``: no limit.
+    """
+
+    max_quantity: int = 1000
+    max_unit_price: float = 1e6
+    max_age: dt.timedelta | None = dt.timedelta(days=400)
+
+    @classmethod
+    def of(cls, settings: Any) -> Bounds:
+        """From the ``events`` settings (:class:`serving.config.EventsConfig`)."""
+        return cls(
+            settings.max_quantity,
+            settings.max_unit_price,
+            dt.timedelta(days=settings.max_age_days),
+        )
+
+
+def _number(value: Any) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def check_bounds(
+    rows: Sequence[dict[str, Any]],
+    bounds: Bounds,
+    now: dt.datetime | None = None,
+    max_future: dt.timedelta | None = None,
+) -> None:
+    """The batch's numbers and timestamps within ``bounds``, on the raw rows (before a
+    frame is built from them: a quantity past 64 bits must be a 422, not a 500).
+
+    Raises:
+        InvalidEventError: The first value out of bounds, naming ``events.<row>.<column>``.
+    """
+    earliest = latest = None
+    if now is not None:
+        earliest = now - bounds.max_age if bounds.max_age is not None else None
+        latest = now + max_future if max_future is not None else None
+    for row, event in enumerate(rows):
+        quantity = event.get("quantity")
+        if isinstance(quantity, int) and not 1 <= quantity <= bounds.max_quantity:
+            raise InvalidEventError(
+                f"events.{row}.quantity",
+                f"must be from 1 to {bounds.max_quantity} (events.max_quantity)",
+            )
+        price = _number(event.get("unit_price"))
+        if event.get("unit_price") is not None and (
+            price is None or not math.isfinite(price) or not 0 < price <= bounds.max_unit_price
+        ):
+            raise InvalidEventError(
+                f"events.{row}.unit_price",
+                f"must be a finite number > 0 and <= {bounds.max_unit_price:g} "
+                "(events.max_unit_price)",
+            )
+        stamp = event.get("timestamp")
+        if not isinstance(stamp, dt.datetime) or stamp.tzinfo is None:
+            continue  # the contract's own check names it
+        try:
+            utc_stamp = stamp.astimezone(dt.UTC)
+        except (OverflowError, ValueError):
+            raise InvalidEventError(f"events.{row}.timestamp", "out of range") from None
+        if earliest is not None and utc_stamp < earliest:
+            raise InvalidEventError(
+                f"events.{row}.timestamp",
+                f"{utc_stamp.isoformat()} is older than {bounds.max_age} before the service's "
+                f"{now.isoformat()} (events.max_age_days)",  # type: ignore[union-attr]
+            )
+        if latest is not None and utc_stamp > latest:
+            raise InvalidEventError(
+                f"events.{row}.timestamp",
+                f"{utc_stamp.isoformat()} is in the future (more than "
+                f"{max_future.total_seconds():g} s after the service's "  # type: ignore[union-attr]
+                f"{now.isoformat()})",  # type: ignore[union-attr]
+            )
+
+
 def validate_events(
     rows: Sequence[dict[str, Any]],
     known_items: set[str] | None,
     now: dt.datetime | None = None,
     max_future: dt.timedelta | None = None,
+    bounds: Bounds | None = None,
 ) -> pl.DataFrame:
     """The batch as a validated events frame (the feed contract's rules, in full).
 
@@ -72,17 +161,27 @@ def validate_events(
         rows: The events, as the request carried them.
         known_items: The catalogue's item ids (``None``: any item).
         now: Business time of the request (the service's clock); with ``max_future``,
-            an event stamped later than ``now + max_future`` is refused.
+            an event stamped later than ``now + max_future`` is refused, with
+            ``bounds.max_age`` one stamped earlier than ``now - max_age``.
         max_future: How far ahead of ``now`` a timestamp may be (clock skew between the
             shop's devices and the service); ``None``: no limit.
+        bounds: Largest quantity and unit price, oldest timestamp; checked on the raw
+            rows before anything is built from them (``None``: the defaults of
+            :class:`Bounds`).
 
     Raises:
         InvalidEventError: The first broken rule, naming ``events.<row>.<column>``.
     """
-    frame = pl.DataFrame(
-        [{c: row.get(c) for c in COLUMNS} for row in rows],
-        schema=polars_schema(EVENTS),
-    )
+    check_bounds(rows, bounds or Bounds(), now, max_future)
+    try:
+        frame = pl.DataFrame(
+            [{c: row.get(c) for c in COLUMNS} for row in rows],
+            schema=polars_schema(EVENTS),
+        )
+    except Exception as exc:  # a value no column can hold: the batch's fault, not ours
+        raise InvalidEventError(
+            "events", f"a value does not fit its column ({type(exc).__name__})"
+        ) from None
     try:
         frame = validate_frame(EVENTS, frame, file="events")
     except FeedValidationError as exc:
@@ -95,17 +194,40 @@ def validate_events(
             raise InvalidEventError(
                 f"events.{unknown[0]}.item_id", f"item {item!r} is not in the catalog"
             )
-    if now is not None and max_future is not None:
-        latest = now + max_future
-        ahead = frame.with_row_index("row").filter(pl.col("timestamp") > latest)
-        if not ahead.is_empty():
-            row, stamp = ahead["row"][0], ahead["timestamp"][0]
-            raise InvalidEventError(
-                f"events.{row}.timestamp",
-                f"{stamp.isoformat()} is in the future (more than "
-                f"{max_future.total_seconds():g} s after the service's {now.isoformat()})",
-            )
     return frame
+
+
+PRICED_EVENTS = ("purchase", "add_to_cart")
+"""Event types whose ``unit_price`` must be the price the service quotes."""
+Quote = Callable[[list[str], dt.datetime], dict[str, float]]
+"""``quote(item_ids, at) -> item -> price``: what ``/price`` answers at ``at`` (items
+without a price left out)."""
+
+
+def check_prices(frame: pl.DataFrame, quote: Quote, tolerance: float) -> None:
+    """Purchases and add-to-carts at the price the service quotes for the item at the
+    event's moment, within ``tolerance`` (relative): a forged price is refused.
+
+    Items the service has no price for are not checked (there is nothing to compare).
+
+    Raises:
+        InvalidEventError: The first forged price, naming ``events.<row>.unit_price``.
+    """
+    priced = frame.with_row_index("row").filter(
+        pl.col("event_type").is_in(PRICED_EVENTS) & pl.col("unit_price").is_not_null()
+    )
+    if priced.is_empty():
+        return
+    for (at,), group in priced.group_by(["timestamp"], maintain_order=True):
+        quoted = quote(group["item_id"].unique().to_list(), at)
+        for row, item, price in group.select("row", "item_id", "unit_price").iter_rows():
+            expected = quoted.get(item)
+            if expected is not None and abs(price - expected) > tolerance * expected:
+                raise InvalidEventError(
+                    f"events.{row}.unit_price",
+                    f"{price:g} is not the price of {item!r} at {at.isoformat()} "
+                    f"(the service quotes {expected:g}; events.price_tolerance {tolerance:g})",
+                )
 
 
 def _sqlite_pragmas(synchronous: str) -> Any:

@@ -2,8 +2,11 @@
 
 The limits are part of the API contract (k <= 100, <= 50 cart items, <= 500 events,
 <= 100 items per price or forecast request); a request breaking one is refused with 422
-naming the field, a body over ``limits.max_body_bytes`` with 413. Ids are bounded strings; unknown
-fields are refused (usually a typo).
+naming the field, a body over ``limits.max_body_bytes`` with 413. Ids are bounded strings
+without control characters; numbers of an event must be finite; unknown fields are
+refused (usually a typo). The configurable bounds of an event (quantity, unit price,
+timestamp window: ``events.*`` in ``configs/serving.yaml``) are checked by
+:func:`serving.events.validate_events` before anything is built from the batch.
 """
 
 from __future__ import annotations
@@ -22,7 +25,12 @@ MAX_EVENTS = 500
 MAX_ITEMS = 100
 MAX_HORIZON = 28
 
-Id = Annotated[str, StringConstraints(min_length=1, max_length=128, strip_whitespace=True)]
+ID_PATTERN = r"^[^\x00-\x1f\x7f]+$"
+"""No control characters (NUL, ``\\x00``-``\\x1f``, DEL) in an id."""
+Id = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=128, strip_whitespace=True, pattern=ID_PATTERN),
+]
 PageType = Literal["home", "product", "category", "cart", "search", "checkout", "other"]
 
 
@@ -30,6 +38,12 @@ class Strict(BaseModel):
     """Refuses unknown fields."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+class StrictFinite(Strict):
+    """Refuses unknown fields and non-finite numbers (NaN, Infinity, ``1e999``)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class Context(Strict):
@@ -179,7 +193,7 @@ class UserProfileResponse(Served):
 Event = pydantic_model(
     SCHEMAS["events"],
     "Event",
-    base=Strict,
+    base=StrictFinite,
     str_type=Id,
     defaults={"quantity": 1},
     doc="One shopper event; the feed contract's rules apply (``events.parquet``).",

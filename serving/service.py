@@ -339,15 +339,31 @@ class Storefront:
     @bentoml.api(route="/events")
     def events(self, body: EventsRequest, /) -> EventsResponse:
         """Validate, persist (committed before the answer) and push a batch of events;
-        events stamped further ahead of the service's clock than ``events.
-        max_future_seconds`` are refused (422, nothing of the batch stored)."""
+        events out of bounds (``events.max_quantity``, ``max_unit_price``, stamped more
+        than ``max_future_seconds`` ahead of the service's clock or ``max_age_days``
+        behind it) or a purchase / add-to-cart at another price than the service quotes
+        (``events.price_tolerance``) are refused (422, nothing of the batch stored)."""
+        from serving.events import Bounds, check_prices
+
         self.reloads.follow()
         state = self.state
         rows = [e.model_dump() for e in body.events]
         known = set(state.shop.categories) or None
-        skew = dt.timedelta(seconds=self.cfg.events.max_future_seconds)
+        settings = self.cfg.events
+        skew = dt.timedelta(seconds=settings.max_future_seconds)
+
+        def quote(items: list[str], at: dt.datetime) -> dict[str, float]:  # what /price says
+            arms = self.experiments.for_items(items, at)
+            current = frozenset(
+                i for i, a in arms.items() if a.setting("pricing_policy") == "current"
+            )
+            found, _, _ = state.prices.prices(items, at, feed_only=current)
+            return {p.item_id: p.price for p in found}
+
         try:
-            frame = validate_events(rows, known, state.clock.now(), skew)
+            frame = validate_events(rows, known, state.clock.now(), skew, Bounds.of(settings))
+            if settings.price_tolerance is not None:
+                check_prices(frame, quote, settings.price_tolerance)
         except InvalidEventError as exc:
             return _refuse(422, f"invalid request: {exc.field}: {exc.reason}", [exc.field])  # type: ignore[return-value]
         try:

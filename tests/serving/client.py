@@ -19,6 +19,9 @@ from typing import Any
 from storefront.config import PROJECT_ROOT
 
 ADMIN_KEY = "test-admin-key"
+INGEST_KEY = "test-ingest-key"
+ADMIN = {"x-api-key": ADMIN_KEY}
+"""Headers of a call with the admin key."""
 STOREFRONT = Path(sys.executable).parent / "storefront"
 
 
@@ -45,11 +48,11 @@ def free_port() -> int:
 
 
 def call(base: str, path: str, body: Any, headers: dict[str, str] | None = None) -> tuple[int, Any]:
-    """POST JSON (or raw bytes); returns the status and the decoded answer."""
+    """POST JSON (or raw bytes) with the ingest key (as the storefront's backend does;
+    ``headers`` override); returns the status and the decoded answer."""
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    request = urllib.request.Request(
-        base + path, data=data, headers={"content-type": "application/json", **(headers or {})}
-    )
+    sent = {"content-type": "application/json", "x-ingest-key": INGEST_KEY, **(headers or {})}
+    request = urllib.request.Request(base + path, data=data, headers=sent)
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, json.loads(response.read() or b"null")
@@ -61,14 +64,22 @@ def call(base: str, path: str, body: Any, headers: dict[str, str] | None = None)
             return exc.code, raw.decode(errors="replace")
 
 
-def get(base: str, path: str) -> tuple[int, str]:
+def get(base: str, path: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
     try:
-        with urllib.request.urlopen(base + path, timeout=10) as response:
+        request = urllib.request.Request(base + path, headers=headers or {})
+        with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, response.read().decode()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read().decode()
     except OSError as exc:
         return 0, str(exc)
+
+
+def price_of(base: str, item: str) -> float:
+    """The price the service quotes for ``item`` now (what a purchase event carries)."""
+    status, answer = call(base, "/price", {"item_ids": [item]})
+    assert status == 200, answer
+    return float(answer["prices"][0]["price"])
 
 
 class Server:
@@ -85,6 +96,7 @@ class Server:
             **os.environ,
             "MLFLOW_TRACKING_URI": self.shop.tracking_uri,
             "STOREFRONT_ADMIN_KEY": ADMIN_KEY,
+            "STOREFRONT_INGEST_KEY": INGEST_KEY,
             "BENTOML_DO_NOT_TRACK": "True",
         }
         args = [str(STOREFRONT), "serve", "--data-dir", str(self.shop.data_dir)]
