@@ -106,6 +106,82 @@ class ProfileConfig(Settings):
     """Lifecycle stages tagged ``win_back``."""
 
 
+class OverloadConfig(Settings):
+    """Bounded work under overload (:mod:`serving.overload`), per worker process."""
+
+    max_in_flight: int = Field(default=8, ge=1)
+    """Requests running at once (beyond ``threads`` they wait for a request thread)."""
+    max_queue: int = Field(default=32, ge=0)
+    """Requests waiting for a slot; more are answered 503 with ``Retry-After`` at once."""
+    max_wait_seconds: float = Field(default=2.0, ge=0)
+    """A request queued longer than this is answered 503 (0: no limit)."""
+    retry_after_seconds: int = Field(default=1, ge=0)
+    """``Retry-After`` of a shed request."""
+
+
+class LogConfig(Settings):
+    """The service's own log file, rotated by size."""
+
+    file: str | None = None
+    """Default: the shop's ``state/serving/service.log``; ``""``: no log file."""
+    max_bytes: int = Field(default=10_000_000, ge=10_000)
+    """Size at which the log rotates."""
+    backups: int = Field(default=5, ge=1)
+    """Rotated files kept (``service.log.1`` … ``.<backups>``)."""
+    level: str = "INFO"
+
+    def install(self, default: Path, worker: int | None = None) -> Path | None:
+        """Send the process's log records (the root logger's) to a size-rotated file.
+
+        Args:
+            default: The file when ``file`` is not set (the shop's service log).
+            worker: The worker's index; workers after the first write
+                ``<name>-<worker>.log`` (one writer per file, so rotation is safe).
+
+        Returns:
+            The file, or ``None`` when there is none (``file: ""``, or the process's
+            output already goes to that file: rotating under it would lose lines).
+        """
+        import logging
+        import logging.handlers
+
+        if self.file == "":
+            return None
+        path = Path(self.file) if self.file else default
+        if worker is not None and worker > 1:
+            path = path.with_name(f"{path.stem}-{worker}{path.suffix}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        root = logging.getLogger()
+        for handler in root.handlers:
+            if getattr(handler, "baseFilename", None) == str(path.resolve()):
+                return path  # installed already
+        if path.exists():
+            target = path.stat()
+            for fd in (1, 2):
+                try:
+                    info = os.fstat(fd)
+                except OSError:
+                    continue
+                if (info.st_dev, info.st_ino) == (target.st_dev, target.st_ino):
+                    logging.getLogger(__name__).warning(
+                        "the service's output already goes to %s: not rotating it (send "
+                        "the output elsewhere to have it rotated)",
+                        path,
+                    )
+                    return None
+        handler = logging.handlers.RotatingFileHandler(
+            path, maxBytes=self.max_bytes, backupCount=self.backups, encoding="utf-8"
+        )
+        handler.setLevel(self.level.upper())
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s [%(name)s] %(message)s"))
+        root.addHandler(handler)
+        for name in ("serving", "storefront", "experiments"):
+            logger = logging.getLogger(name)
+            if logger.getEffectiveLevel() > handler.level:
+                logger.setLevel(handler.level)
+        return path
+
+
 class ServingConfig(Settings):
     """Everything the service reads at start."""
 
@@ -120,6 +196,8 @@ class ServingConfig(Settings):
     recommend: RecommendConfig = Field(default_factory=RecommendConfig)
     events: EventsConfig = Field(default_factory=EventsConfig)
     profile: ProfileConfig = Field(default_factory=ProfileConfig)
+    overload: OverloadConfig = Field(default_factory=OverloadConfig)
+    log: LogConfig = Field(default_factory=LogConfig)
     admin_key: str | None = None
     """Key of ``/admin/*``, ``/experiments/report`` and ``/reports/*``
     (``$STOREFRONT_ADMIN_KEY`` wins, else this, else the shop's ``state/serving/admin.key``);

@@ -199,9 +199,10 @@ def validate_events(
 
 PRICED_EVENTS = ("purchase", "add_to_cart")
 """Event types whose ``unit_price`` must be the price the service quotes."""
-Quote = Callable[[list[str], dt.datetime], dict[str, float]]
-"""``quote(item_ids, at) -> item -> price``: what ``/price`` answers at ``at`` (items
-without a price left out)."""
+Quote = Callable[[list[str], dt.datetime], dict[str, set[float]]]
+"""``quote(item_ids, at) -> item -> prices``: the prices ``/price`` may answer for the
+item at ``at`` (the ledger's or feed price; a pricing experiment's arms; items without a
+price left out)."""
 
 
 def check_prices(frame: pl.DataFrame, quote: Quote, tolerance: float) -> None:
@@ -222,11 +223,12 @@ def check_prices(frame: pl.DataFrame, quote: Quote, tolerance: float) -> None:
         quoted = quote(group["item_id"].unique().to_list(), at)
         for row, item, price in group.select("row", "item_id", "unit_price").iter_rows():
             expected = quoted.get(item)
-            if expected is not None and abs(price - expected) > tolerance * expected:
+            if expected and not any(abs(price - q) <= tolerance * q for q in expected):
+                said = " or ".join(f"{q:g}" for q in sorted(expected))
                 raise InvalidEventError(
                     f"events.{row}.unit_price",
                     f"{price:g} is not the price of {item!r} at {at.isoformat()} "
-                    f"(the service quotes {expected:g}; events.price_tolerance {tolerance:g})",
+                    f"(the service quotes {said}; events.price_tolerance {tolerance:g})",
                 )
 
 
@@ -255,7 +257,8 @@ class EventStore:
     ) -> None:
         self.url = url
         self.clock: Clock = clock or SystemClock()
-        self.engine = sa.create_engine(url, pool_pre_ping=True)
+        # hide_parameters: an error's message never carries the events' user ids to a log
+        self.engine = sa.create_engine(url, pool_pre_ping=True, hide_parameters=True)
         self.dialect = self.engine.dialect.name
         if self.dialect == "sqlite":
             path = url.removeprefix("sqlite:///")
@@ -324,6 +327,48 @@ class EventStore:
         """Every stored event id."""
         with self.engine.connect() as conn:
             return {row[0] for row in conn.execute(sa.select(EVENTS_TABLE.c.event_id))}
+
+    def unpushed(
+        self,
+        limit: int = 500,
+        received_before: dt.datetime | None = None,
+        event_ids: list[str] | None = None,
+    ) -> pl.DataFrame:
+        """Stored events not yet pushed online, oldest first (a batch of ``limit``), as
+        an events frame (the feed contract's columns).
+
+        Args:
+            limit: Largest batch.
+            received_before: Only events received before this (the request path pushes
+                the newest itself).
+            event_ids: Only these events.
+        """
+        query = sa.select(*(EVENTS_TABLE.c[c] for c in COLUMNS)).where(
+            EVENTS_TABLE.c.pushed == sa.false()
+        )
+        if received_before is not None:
+            query = query.where(EVENTS_TABLE.c.received_at < received_before)
+        if event_ids is not None:
+            query = query.where(EVENTS_TABLE.c.event_id.in_(event_ids))
+        query = query.order_by(EVENTS_TABLE.c.received_at, EVENTS_TABLE.c.event_id).limit(limit)
+        with self.engine.connect() as conn:
+            rows = [dict(zip(COLUMNS, row, strict=True)) for row in conn.execute(query)]
+        frame = pl.DataFrame(rows, schema=polars_schema(EVENTS), orient="row") if rows else None
+        if frame is None:
+            return pl.DataFrame(schema=polars_schema(EVENTS))
+        if frame["timestamp"].dtype.time_zone is None:  # type: ignore[attr-defined]
+            frame = frame.with_columns(pl.col("timestamp").dt.replace_time_zone("UTC"))
+        return frame
+
+    def pushed_ids(self, event_ids: list[str]) -> set[str]:
+        """Those of ``event_ids`` stored and pushed online."""
+        if not event_ids:
+            return set()
+        query = sa.select(EVENTS_TABLE.c.event_id).where(
+            EVENTS_TABLE.c.event_id.in_(event_ids), EVENTS_TABLE.c.pushed == sa.true()
+        )
+        with self.engine.connect() as conn:
+            return {row[0] for row in conn.execute(query)}
 
     def close(self) -> None:
         self.engine.dispose()

@@ -4,9 +4,12 @@
 Running experiments are read from the experiment store at start and again every
 ``refresh_seconds`` (so ``storefront experiments create`` / ``stop`` take effect without
 a restart); if the store cannot be read, the last list stays. Shopper ids are
-pseudonymised before they reach an assignment or a log. Price exposures are logged one
-per item (request id ``<request>/<item>``): pricing experiments randomise by item or
-time slice, so every shopper sees the same price for an item at a moment.
+pseudonymised before they reach an assignment or a log, and so are session ids (a
+session experiment's unit, an outcome's session): a session id may embed the user id,
+and a raw one beside the user's pseudonym would link every pseudonym back. Price
+exposures are logged one per item (request id ``<request>/<item>``): pricing experiments
+randomise by item or time slice, so every shopper sees the same price for an item at a
+moment.
 """
 
 from __future__ import annotations
@@ -137,7 +140,7 @@ class Experiments:
             surface,
             at,
             shopper_id=self.pseudonym(user_id),
-            session_id=session_id,  # type: ignore[arg-type]
+            session_id=self.pseudonym(session_id),  # type: ignore[arg-type]
         )
         return self._served(found, experiments) if found else NOTHING
 
@@ -195,7 +198,8 @@ class Experiments:
             outcomes.append(
                 Outcome(event_id=e["event_id"], unit_id=self.pseudonym(e["user_id"]) or "",
                         event_type=kind, item_id=e["item_id"], occurred_at=e["timestamp"],
-                        request_id=e.get("request_id"), session_id=e["session_id"],
+                        request_id=e.get("request_id"),
+                        session_id=self.pseudonym(e["session_id"]),
                         quantity=e["quantity"], revenue=revenue, profit=profit)
             )  # fmt: skip
         self._log(self.store.log_outcomes, outcomes)

@@ -10,6 +10,7 @@ serving.service:Storefront``); settings in ``configs/serving.yaml``.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import time
@@ -17,11 +18,13 @@ import uuid
 from typing import Any
 
 import bentoml
+import polars as pl
 from starlette.responses import JSONResponse
 
 from serving.config import load_serving_config
 from serving.events import EventStore, InvalidEventError, validate_events
 from serving.experiments import PAGE_SURFACES, Experiments, open_experiment_store
+from serving.overload import OverloadMiddleware
 from serving.recommend import Features
 from serving.reload import ReloadSignal
 from serving.reports import PAGES
@@ -48,7 +51,7 @@ from serving.schemas import (
     UserProfileResponse,
 )
 from serving.security import GuardMiddleware, Pseudonymiser
-from serving.state import State, build_state, open_online
+from serving.state import Backlog, OnlineHealer, State, build_state, open_online
 from storefront.clock import Clock, SystemClock
 from storefront.config import load_config
 
@@ -83,6 +86,8 @@ class Storefront:
         self.clock: Clock = SystemClock()
         """Business time ("now") of the service; every state built holds it."""
         torch.set_num_threads(self.cfg.recommend.torch_threads)
+        worker = bentoml.server_context.worker_index
+        self.cfg.log.install(self.cfg.workspace().service_log, worker)
         self.pseudonym = Pseudonymiser(self.cfg.resolved_pseudonym_key())
         data_dir = self.cfg.resolved_data_dir()
         self.rules = load_config(
@@ -96,9 +101,24 @@ class Storefront:
             open_online(data_dir, self.cfg), rec.feature_store_retry_seconds, rec.item_cache_seconds
         )
         self._push: Any = None
+        self._push_store: Any = None
         self.state: State = build_state(
             self.cfg, self.features, self.rules, self._purchases, clock=self.clock
         )
+
+        def healed() -> None:  # the store works again: the state stops saying otherwise
+            state = self.state
+            reasons = [r for r in state.degraded if r != "feature_store_unavailable"]
+            self.state = dataclasses.replace(state, degraded=reasons)
+            if self.features.cached:
+                self.features.refresh_items()
+
+        self.healer = OnlineHealer(
+            lambda: open_online(data_dir, self.cfg), self.features, healed
+        ).start()
+        self.backlog = None
+        if self.cfg.events.push_online and (worker or 1) == 1:  # one pusher for all workers
+            self.backlog = Backlog(self.event_store, self._push_online).start()
         self.reloads = ReloadSignal(self.cfg.serving_dir() / "reload.generation", self._rebuild)
         self.experiments = Experiments(
             open_experiment_store(data_dir, self.cfg.experiments_settings),
@@ -128,11 +148,11 @@ class Storefront:
 
     def _rebuild(self, load_challenger: bool | None = None) -> State:
         """Build a new state and swap it in (in-flight requests finish on the old one)."""
-        if self.features.online is None:
-            self.features.online = open_online(self.cfg.resolved_data_dir(), self.cfg)
+        online_ok = self.healer.check()  # reopens a missing, replaced or failing store
         state = build_state(
-            self.cfg, self.features, self.rules, self._purchases, self.state, load_challenger
-        )
+            self.cfg, self.features, self.rules, self._purchases, self.state, load_challenger,
+            online_ok=online_ok,
+        )  # fmt: skip
         self.state = state  # one reference swap
         self.experiments.unit_costs = state.shop.unit_costs
         self.experiments.refresh()
@@ -352,13 +372,16 @@ class Storefront:
         settings = self.cfg.events
         skew = dt.timedelta(seconds=settings.max_future_seconds)
 
-        def quote(items: list[str], at: dt.datetime) -> dict[str, float]:  # what /price says
-            arms = self.experiments.for_items(items, at)
-            current = frozenset(
-                i for i, a in arms.items() if a.setting("pricing_policy") == "current"
-            )
-            found, _, _ = state.prices.prices(items, at, feed_only=current)
-            return {p.item_id: p.price for p in found}
+        def quote(items: list[str], at: dt.datetime) -> dict[str, set[float]]:
+            """What /price may say at ``at``: the ledger's (else feed) price, and for an
+            item in a pricing experiment also its feed price (the current-price arm;
+            workers pick experiments up a few seconds apart)."""
+            arms = frozenset(self.experiments.for_items(items, at))
+            said: dict[str, set[float]] = {}
+            for feed_only in {frozenset(), arms}:
+                for p in state.prices.prices(items, at, feed_only=feed_only)[0]:
+                    said.setdefault(p.item_id, set()).add(p.price)
+            return said
 
         try:
             frame = validate_events(rows, known, state.clock.now(), skew, Bounds.of(settings))
@@ -373,14 +396,9 @@ class Storefront:
             return _refuse(503, "event store unavailable; nothing was stored", [])  # type: ignore[return-value]
         self.experiments.log_events(stored.frame)
         pushed, degraded = True, []
-        if self.cfg.events.push_online and not stored.frame.is_empty():
-            pushed = self._push_online(stored.frame)
-            if pushed:
-                try:
-                    self.event_store.mark_pushed(stored.accepted)
-                except Exception:
-                    log.warning("events pushed but not marked so", exc_info=True)
-            else:
+        if self.cfg.events.push_online:
+            pushed = self._push_stored(stored)
+            if not pushed:
                 degraded.append("online_push_failed")
         return EventsResponse(
             accepted=len(stored.accepted),
@@ -391,23 +409,47 @@ class Storefront:
             degraded_reasons=degraded,
         )
 
+    def _push_stored(self, stored: Any) -> bool:
+        """Push a batch's new events and any replayed ones not pushed before, marking
+        them pushed; whether every event of the batch is pushed now."""
+        frame = stored.frame
+        try:
+            replayed = set(stored.duplicates) - self.event_store.pushed_ids(stored.duplicates)
+            if replayed:  # stored before but never pushed (a crash, the store down)
+                again = self.event_store.unpushed(len(replayed), event_ids=sorted(replayed))
+                frame = pl.concat([frame, again], how="diagonal_relaxed")
+        except Exception:
+            log.warning("could not read which replayed events are pushed", exc_info=True)
+            return False
+        if frame.is_empty():
+            return True
+        if not self._push_online(frame):
+            return False
+        try:
+            self.event_store.mark_pushed(frame["event_id"].to_list())
+        except Exception:
+            log.warning("events pushed but not marked so", exc_info=True)
+        return True
+
     def _push_online(self, frame: Any) -> bool:
         """Push recent activity to Feast; ``False`` (logged) when it fails."""
         online = self.features.online
         if online is None:
             return False
         try:
-            if self._push is None:
+            if self._push is None or self._push_store is not online.store:
                 from features.config import FeatureConfig
                 from features.realtime import RecentActivity
 
                 features = load_config(FeatureConfig, self.cfg.features_config, name="features")
                 self._push = RecentActivity(online.store, features.recent)
+                self._push_store = online.store
             with online.lock:
                 self._push.push(frame)
             return True
         except Exception as exc:
-            log.warning("online push failed (events are stored): %s", exc)
+            # the error's type only: a message may quote the events (user ids)
+            log.warning("online push failed (events are stored): %s", type(exc).__name__)
             return False
 
     @bentoml.api(route="/experiments/report")
@@ -443,3 +485,4 @@ Storefront.add_asgi_middleware(
 Storefront.add_asgi_middleware(  # the OpenAPI document (/docs.json) and API page (/, /docs)
     __import__("serving.openapi").openapi.OpenAPIMiddleware, service=Storefront
 )
+Storefront.add_asgi_middleware(OverloadMiddleware, **CONFIG.overload.model_dump())

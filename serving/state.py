@@ -56,6 +56,10 @@ class LockedOnline:
     def __init__(self, online: Any) -> None:
         self.online, self.store, self.item_columns = online, online.store, online.item_columns
         self.lock = threading.Lock()
+        self.path: Path | None = None
+        """The SQLite file opened (``None``: another kind of store)."""
+        self.identity: tuple[int, int] | None = None
+        """``(device, inode)`` of that file when opened."""
 
     def read_user(self, user_id: str) -> Any:
         with self.lock:
@@ -148,19 +152,212 @@ class LockedOnline:
             return self.store.get_online_features(**kwargs)
 
 
+def online_store_file(data_dir: Path, cfg: ServingConfig) -> Path | None:
+    """The SQLite file of the shop's online store (``None``: another kind of store)."""
+    from features.config import FeatureConfig, store_dir
+    from storefront.config import load_config
+
+    features = load_config(FeatureConfig, cfg.features_config, name="features")
+    if features.store.online_store != "sqlite":
+        return None
+    return store_dir(data_dir) / "online_store.db"
+
+
+def _identity(path: Path | None) -> tuple[int, int] | None:
+    if path is None:
+        return None
+    info = path.stat()
+    return info.st_dev, info.st_ino
+
+
 def open_online(data_dir: Path, cfg: ServingConfig) -> LockedOnline | None:
-    """The shop's online features, or ``None`` (logged) when the store cannot open."""
+    """The shop's online features, or ``None`` (logged) when the store cannot open.
+
+    A missing SQLite online store counts as unavailable: opening it would create an
+    empty one and answer every shopper as unknown, and the real file put back later
+    would not be seen (see :class:`OnlineHealer`)."""
     from features.config import FeatureConfig
     from features.online import OnlineFeatures
     from features.store import open_store
     from storefront.config import load_config
 
     try:
+        path = online_store_file(data_dir, cfg)
+        if path is not None and not path.is_file():
+            raise FileNotFoundError(f"online store {path} is missing")
+        identity = _identity(path)
         features = load_config(FeatureConfig, cfg.features_config, name="features")
-        return LockedOnline(OnlineFeatures(open_store(data_dir, features.store)))
+        online = LockedOnline(OnlineFeatures(open_store(data_dir, features.store)))
+        online.path, online.identity = path, identity
+        return online
     except Exception as exc:
         log.warning("feature store unavailable (%s): answering without online features", exc)
         return None
+
+
+class OnlineHealer:
+    """Reopens a missing or broken online store in the background (a daemon thread).
+
+    Every ``check_seconds`` it checks the store the service reads: open at all, its
+    SQLite file still the one opened (a file put back or replaced is a new store), and
+    no failed read lately (:class:`serving.recommend.Features`' circuit breaker). A
+    store found wanting is reopened, with a backoff from ``check_seconds`` doubling up
+    to ``max_backoff_seconds`` while it keeps failing; once it opens, ``on_heal`` runs
+    (the service rebuilds its state, so its degraded reasons are current).
+
+    Args:
+        open_store: Opens the store (``None`` when it cannot).
+        features: The service's online feature reader (its ``online`` is swapped).
+        on_heal: Called after a store was (re)opened.
+        check_seconds: Interval of the checks while the store is healthy.
+        max_backoff_seconds: Longest wait between failed attempts.
+    """
+
+    def __init__(
+        self,
+        open_store: Any,
+        features: Any,
+        on_heal: Any = None,
+        check_seconds: float = 2.0,
+        max_backoff_seconds: float = 30.0,
+    ) -> None:
+        self.open_store, self.features, self.on_heal = open_store, features, on_heal
+        self.check_seconds, self.max_backoff = check_seconds, max_backoff_seconds
+        self.attempts = self.heals = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> OnlineHealer:
+        self._thread = threading.Thread(target=self._loop, name="online-healer", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def wanting(self) -> str | None:
+        """Why the current store needs reopening (``None``: it is fine)."""
+        online = self.features.online
+        if online is None:
+            return "not open"
+        path = getattr(online, "path", None)
+        if path is not None:
+            try:
+                if _identity(path) != online.identity:
+                    return "its file was replaced"
+            except OSError:
+                return "its file is missing"
+        if getattr(self.features, "_down_until", 0.0) > time.monotonic():
+            return "a read failed"
+        return None
+
+    def check(self) -> bool:
+        """One check (and reopening when needed); whether the store is fine after it."""
+        why = self.wanting()
+        if why is None:
+            return True
+        current = self.features.online
+        if why == "a read failed" and current is not None:
+            try:  # the store may have recovered by itself (a locked or busy file)
+                current.read_user("__storefront_probe__")
+                self.features._down_until = 0.0
+                return True
+            except Exception:
+                pass
+        self.attempts += 1
+        online = self.open_store()
+        if online is None:
+            if why != "a read failed":
+                self.features.online = None  # its file is gone: reads would mislead
+            return False
+        try:  # one read: a store that opens but cannot answer is not healed
+            online.read_user("__storefront_probe__")
+        except Exception as exc:
+            log.warning("online store reopened but unreadable (%s); retrying later", exc)
+            return False
+        self.features.online = online
+        self.features._down_until = 0.0
+        self.heals += 1
+        log.info("online store reopened (%s)", why)
+        if self.on_heal is not None:
+            try:
+                self.on_heal()
+            except Exception:
+                log.warning("rebuilding the state after the online store healed failed",
+                            exc_info=True)  # fmt: skip
+        return True
+
+    def _loop(self) -> None:
+        wait = self.check_seconds
+        while not self._stop.wait(wait):
+            try:
+                fine = self.check()
+            except Exception:
+                log.warning("online store check failed", exc_info=True)
+                fine = False
+            wait = self.check_seconds if fine else min(wait * 2, self.max_backoff)
+
+
+class Backlog:
+    """Pushes stored events that never reached the online store (a crash between the
+    commit and the push, or the store down meanwhile), in batches, in the background.
+
+    Args:
+        events: The event store (:class:`serving.events.EventStore`).
+        push: Pushes a frame of events online; ``True`` when it worked.
+        interval_seconds: Pause between rounds while nothing is left (or pushing fails:
+            then doubling up to ``max_backoff_seconds``).
+        batch: Events per push.
+        grace_seconds: Events received this recently are left to the request that
+            stored them (it pushes them itself).
+    """
+
+    def __init__(
+        self,
+        events: Any,
+        push: Any,
+        interval_seconds: float = 2.0,
+        batch: int = 500,
+        grace_seconds: float = 10.0,
+        max_backoff_seconds: float = 60.0,
+    ) -> None:
+        self.events, self.push, self.interval, self.batch = events, push, interval_seconds, batch
+        self.grace, self.max_backoff = grace_seconds, max_backoff_seconds
+        self.pushed = 0
+        self._stop = threading.Event()
+
+    def start(self) -> Backlog:
+        threading.Thread(target=self._loop, name="event-backlog", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def drain(self) -> bool:
+        """Push batches until none is left; ``False`` when a push failed."""
+        import datetime as dt
+
+        while not self._stop.is_set():
+            before = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=self.grace)
+            frame = self.events.unpushed(self.batch, received_before=before)
+            if frame.is_empty():
+                return True
+            if not self.push(frame):
+                return False
+            self.events.mark_pushed(frame["event_id"].to_list())
+            self.pushed += frame.height
+            log.info("pushed %d stored events online (%d so far)", frame.height, self.pushed)
+        return True
+
+    def _loop(self) -> None:
+        wait = self.interval
+        while not self._stop.wait(wait):
+            try:
+                fine = self.drain()
+            except Exception as exc:  # its type only: a message may quote user ids
+                log.warning("pushing stored events failed: %s", type(exc).__name__)
+                fine = False
+            wait = self.interval if fine else min(wait * 2, self.max_backoff)
 
 
 def build_state(
@@ -171,6 +368,7 @@ def build_state(
     previous: State | None = None,
     load_challenger: bool | None = None,
     clock: Clock | None = None,
+    online_ok: bool | None = None,
 ) -> State:
     """Load feeds and models into a new state (parts that fail keep their old copy).
 
@@ -183,6 +381,8 @@ def build_state(
         load_challenger: Also load ``@challenger`` (default: the settings say).
         clock: Business time ("now") of the new state; default the previous state's
             clock, else the wall clock.
+        online_ok: Whether the online store works (default: it is open); ``False``
+            adds ``feature_store_unavailable`` to the state's degraded reasons.
     """
     clock = clock or (previous.clock if previous is not None else SystemClock())
     data_dir = cfg.resolved_data_dir()
@@ -211,6 +411,8 @@ def build_state(
                 degraded.append(f"{name}_reload_failed")
             else:
                 degraded.append(f"{name}_unavailable")
+    if not (features.online is not None if online_ok is None else online_ok):
+        degraded.append("feature_store_unavailable")
     features.catalogue = sorted(shop.categories)
     features.categories = sorted(set(shop.categories.values()))
     if features.cached and features.online is not None:
