@@ -28,11 +28,16 @@ def interaction_matrix(events: pl.DataFrame, n_items: int) -> sp.csr_matrix:
     return matrix
 
 
-def history_matrix(histories: list[np.ndarray], n_items: int) -> sp.csr_matrix:
-    """One row per history, 1 on each item it holds."""
+def history_matrix(
+    histories: list[np.ndarray], n_items: int, dtype: np.dtype | type = np.float64
+) -> sp.csr_matrix:
+    """One row per history, 1 on each item it holds (``dtype``: that of the matrix it
+    will multiply, which SciPy would otherwise copy whole to the common type)."""
     rows = np.repeat(np.arange(len(histories)), [len(h) for h in histories])
     cols = np.concatenate(histories) if histories else np.array([], dtype=np.int64)
-    matrix = sp.csr_matrix((np.ones(len(cols)), (rows, cols)), shape=(len(histories), n_items))
+    matrix = sp.csr_matrix(
+        (np.ones(len(cols), dtype=dtype), (rows, cols)), shape=(len(histories), n_items)
+    )
     matrix.data[:] = 1.0  # duplicates were summed
     return matrix
 
@@ -159,7 +164,8 @@ class EASE:
         return self
 
     def score(self, histories: list[np.ndarray]) -> np.ndarray:
-        return np.asarray(history_matrix(histories, self.weights.shape[0]) @ self.weights)
+        rows = history_matrix(histories, self.weights.shape[0], self.weights.dtype)
+        return np.asarray(rows @ self.weights)
 
 
 def _spd_inverse(matrix: np.ndarray) -> np.ndarray:

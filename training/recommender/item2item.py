@@ -22,6 +22,7 @@ import scipy.sparse as sp
 
 from training.recommender.baselines import cosine_similarity
 from training.recommender.config import ItemToItemConfig
+from training.recommender.metrics import top_k
 
 
 def _baskets(events: pl.DataFrame, kind: str, n_items: int) -> sp.csr_matrix:
@@ -50,12 +51,31 @@ class SimilarItems:
     def scores(self, item: int) -> np.ndarray:
         """Co-view similarity scaled to [0, 1] per item, blended with vector cosine (which
         alone ranks items nobody has co-viewed yet, such as new ones)."""
+        return self.block_scores(np.array([item]))[0]
+
+    def block_scores(self, items: np.ndarray) -> np.ndarray:
+        """:meth:`scores` of several items at once (one row each)."""
         w = self.cfg.embedding_weight
-        views = self.coviews[item].toarray().ravel()
-        views = views / views.max() if views.max() > 0 else views
-        out = w * (self.unit_vectors @ self.unit_vectors[item]) + (1 - w) * views
-        out[item] = -np.inf
+        views = self.coviews[items].toarray()
+        peak = views.max(axis=1, keepdims=True)
+        views = np.divide(views, peak, out=np.zeros_like(views), where=peak > 0)
+        out = w * (self.unit_vectors[items] @ self.unit_vectors.T) + (1 - w) * views
+        out[np.arange(len(items)), items] = -np.inf
         return out
+
+    def neighbours(self, depth: int, block: int = 512) -> tuple[np.ndarray, np.ndarray]:
+        """Every item's ``depth`` most similar items (best first) and their scores, in
+        blocks of ``block`` items."""
+        n = len(self.unit_vectors)
+        depth = min(depth, n)
+        items = np.zeros((n, depth), dtype=np.int64)
+        scores = np.zeros((n, depth), dtype=np.float32)
+        for start in range(0, n, block):
+            rows = np.arange(start, min(start + block, n))
+            full = self.block_scores(rows)
+            items[rows] = top_k(full, depth)
+            scores[rows] = np.take_along_axis(full, items[rows], axis=1)
+        return items, scores
 
 
 @dataclass

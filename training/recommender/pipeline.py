@@ -279,13 +279,7 @@ def serving_extras(
     if isinstance(models.get("ease"), EASE):
         generators["ease"] = _top_rows(models["ease"].weights, EASE_WEIGHTS_PER_ITEM)  # type: ignore[attr-defined]
     similar = SimilarItems.fit(split.events, sequential.item_embeddings(), cfg.item2item)
-    depth = min(SERVING_NEIGHBOURS, max(n - 1, 1))
-    neighbours = np.zeros((n, depth), dtype=np.int64)
-    scores = np.zeros((n, depth), dtype=np.float32)
-    for item in range(n):
-        row = similar.scores(item)
-        top = np.argsort(-row, kind="stable")[:depth]
-        neighbours[item], scores[item] = top, row[top]
+    neighbours, scores = similar.neighbours(min(SERVING_NEIGHBOURS, max(n - 1, 1)))
     together = BoughtTogether.fit(split.events, n, cfg.item2item)
     bought = (
         split.events.filter(pl.col("event_type") == "purchase")

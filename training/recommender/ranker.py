@@ -53,11 +53,23 @@ def generate(generators: dict[str, Scorer], cases: Cases, cfg: RankerConfig) -> 
         r, i = frame["case"].to_numpy() - start, frame["item"].to_numpy()
         columns: dict[str, Any] = {}
         for name, matrix in scores.items():
-            ranks = np.argsort(np.argsort(-matrix, axis=1), axis=1)
             columns[f"{name}_score"] = matrix[r, i]
-            columns[f"{name}_rank"] = ranks[r, i]
+            columns[f"{name}_rank"] = candidate_ranks(matrix, r, i)
         parts.append(frame.with_columns(**{k: pl.Series(v) for k, v in columns.items()}))
     return pl.concat(parts) if parts else pl.DataFrame()
+
+
+def candidate_ranks(scores: np.ndarray, rows: np.ndarray, items: np.ndarray) -> np.ndarray:
+    """0-based rank of each candidate ``(rows[k], items[k])`` among all items of its row
+    by score, ties taking their first place (as the service ranks); ``rows`` ascending.
+    One sort per row, then a binary search per candidate."""
+    ordered = np.sort(-scores, axis=1)
+    starts = np.searchsorted(rows, np.arange(scores.shape[0] + 1))
+    out = np.empty(len(rows), dtype=np.int64)
+    for row in range(scores.shape[0]):
+        part = slice(starts[row], starts[row + 1])
+        out[part] = np.searchsorted(ordered[row], -scores[row, items[part]], side="left")
+    return out
 
 
 def history_features(candidates: pl.DataFrame, cases: Cases) -> pl.DataFrame:
