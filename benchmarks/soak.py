@@ -174,9 +174,14 @@ def figures(records: list, rate: float, minutes: float, burst_seconds: float) ->
         if streak == 3:
             recovered = round((w - 2) * WINDOW_S, 1)
             break
-    statuses: dict[str, int] = {}
-    for r in burst:
-        statuses[str(r[3])] = statuses.get(str(r[3]), 0) + 1
+
+    def count(rows: list) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for r in rows:
+            out[str(r[3])] = out.get(str(r[3]), 0) + 1
+        return out
+
+    statuses = count(burst)
     return {
         "rate_rps": rate,
         "minutes": minutes,
@@ -184,6 +189,7 @@ def figures(records: list, rate: float, minutes: float, burst_seconds: float) ->
             "requests": len(steady),
             "errors": sum(r[3] != 200 for r in steady),
             "error_rate": round(sum(r[3] != 200 for r in steady) / max(len(steady), 1), 5),
+            "statuses": count(steady),
             "p50_ms": p50,
             "p99_ms": p99,
             "p95_last_minute_ms": round(p95_normal, 1),
