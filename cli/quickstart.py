@@ -32,8 +32,14 @@ def _print_served(served: quickstart.Served) -> None:
     console.print(
         f"[bold]the shop is served at {url}[/]\n"
         f"  Swagger UI: {url}/   OpenAPI: {url}/docs.json\n"
-        f"  experiment reports: {url}/reports/<name>, and under {served.reports}\n"
-        f"  price proposal reports: {served.proposals}/*.html\n"
+        f"  experiment reports: {url}/reports/<name> (admin key), and under {served.reports}\n"
+        + (
+            f"  keys: admin (X-API-Key) in {served.keys.admin_file}, "
+            f"ingest (X-Ingest-Key, POST /events) in {served.keys.ingest_file}\n"
+            if served.keys is not None
+            else ""
+        )
+        + f"  price proposal reports: {served.proposals}/*.html\n"
         f"  MLflow UI: .venv/bin/mlflow ui --backend-store-uri {served.mlflow_uri}"
         f" (then http://127.0.0.1:5000)"
     )

@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -135,6 +136,7 @@ def simulate(
     import httpx
 
     from experiments.config import load_experiment
+    from jobs.service import ingest_key
     from simulator.traffic import TrafficConfig
     from simulator.truth import TRUTH_FILE, GroundTruth
     from storefront.config import config_dir, load_config
@@ -144,12 +146,20 @@ def simulate(
     truth = GroundTruth.load(workspace(folder).feed_file(TRUTH_FILE))
     found, settings_model = store(folder, None, settings)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
-    client = httpx.Client(base_url=url, timeout=30.0)
+    key = ingest_key(folder)  # /events needs it ($STOREFRONT_INGEST_KEY or the shop's)
+    client = httpx.Client(
+        base_url=url, timeout=30.0, headers={"x-ingest-key": key} if key else None
+    )
 
     def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
         try:
             answer = client.post(path, json=body)
             answer.raise_for_status()
+        except httpx.HTTPStatusError as exc:  # the service's answer says why
+            said = exc.response.text[:500]
+            raise ValueError(
+                f"url: {url}{path} answered {exc.response.status_code}: {said}"
+            ) from exc
         except httpx.HTTPError as exc:
             hint = "is `storefront serve` running?"
             raise ValueError(f"url: {url}{path} failed ({exc}); {hint}") from exc
@@ -198,7 +208,8 @@ def _run_one(
             else:
                 start = truth.cfg.start_date + dt.timedelta(days=truth.cfg.days)
                 policies = _policy_prices(folder, experiment, start)
-                expected = pricing(post, truth, cfg, start, policies)
+                before = _prices_in_force(folder)  # what the service quoted before
+                expected = pricing(post, truth, cfg, start, policies, before)
         time.sleep(1.5)  # the service writes exposures in batches (every 0.5 s by default)
     finally:  # a failed run leaves no experiment running
         found.stop(experiment.name)
@@ -267,3 +278,27 @@ def _policy_prices(
         v.name: feed if v.pricing_policy == "current" else feed | published
         for v in experiment.variants
     }
+
+
+def _prices_in_force(folder: Path) -> Callable[[dt.datetime], dict[str, float]]:
+    """Item → the price the service quotes at a moment outside an experiment: the
+    ledger's in force then, else the prices feed's (the pre-period's prices: the service
+    refuses a purchase at any other, ``events.price_tolerance``)."""
+    from training.pricing.inputs import list_prices
+    from training.pricing.ledger import in_force, read_ledger, unchanged_between
+
+    now = dt.datetime.now(dt.UTC)
+    listed = dict(list_prices(folder, now).iter_rows())
+    entries = read_ledger(folder)
+    held: dict[str, Any] = {"span": None, "prices": listed}
+
+    def prices(at: dt.datetime) -> dict[str, float]:
+        span = held["span"]
+        if span is None or not (
+            (span[0] is None or span[0] <= at) and (span[1] is None or at < span[1])
+        ):  # the entries in force change only at a valid_from
+            ledger = in_force(entries, at).select("item_id", "price").iter_rows()
+            held["prices"], held["span"] = listed | dict(ledger), unchanged_between(entries, at)
+        return held["prices"]
+
+    return prices

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from jobs import data, features, inventory, pricing, train
-from jobs.service import start_service, stop_service
+from jobs.service import ServiceKeys, service_keys, start_service, stop_service
 from jobs.shop import shop_path
 from storefront.progress import progress_bar
 from storefront.workspace import workspace
@@ -49,6 +49,8 @@ class Served:
     reports: Path
     proposals: Path
     mlflow_uri: str
+    keys: ServiceKeys | None = None
+    """The service's admin and ingest keys (made once in the shop's ``state/serving/``)."""
 
 
 def plan(
@@ -105,12 +107,13 @@ def serve_and_test(data_dir: Path, port: int) -> Served:
     from training.tracking import tracking_uri
 
     ws = workspace(data_dir)
+    keys = service_keys(data_dir)  # a local admin and ingest key, made once, owner-only
     with progress_bar(f"starting the service on port {port} (log: {ws.service_log})", None):
-        process = start_service(data_dir, port, ws.service_log)
+        process = start_service(data_dir, port, ws.service_log, keys=keys)
     url = f"http://127.0.0.1:{port}"
     try:
         results = simulate(data_dir, url, config_dir() / "traffic.quickstart.yaml")
     except BaseException:
         stop_service(process)
         raise
-    return Served(process, url, results, ws.reports, ws.proposals, tracking_uri(None))
+    return Served(process, url, results, ws.reports, ws.proposals, tracking_uri(None), keys)

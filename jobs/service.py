@@ -1,24 +1,86 @@
-"""The service as a child process: start it, wait until it is ready, stop it."""
+"""The service as a child process: its keys, start it, wait until it is ready, stop it."""
 
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 from storefront.config import PROJECT_ROOT
+from storefront.workspace import workspace
 
 STOREFRONT = Path(sys.executable).parent / "storefront"
+ADMIN_KEY_ENV, INGEST_KEY_ENV = "STOREFRONT_ADMIN_KEY", "STOREFRONT_INGEST_KEY"
+KEY_FILES = {ADMIN_KEY_ENV: "admin.key", INGEST_KEY_ENV: "ingest.key"}
+"""The service's keys in the shop's ``state/serving/`` (the service reads the same files
+when its environment and settings name none: ``serving.config``)."""
+
+
+@dataclass(frozen=True)
+class ServiceKeys:
+    """The local service's keys and where they are kept."""
+
+    admin: str
+    """``X-API-Key`` of ``/admin/*``, ``/experiments/report`` and ``/reports/*``."""
+    ingest: str
+    """``X-Ingest-Key`` of ``POST /events``."""
+    admin_file: Path
+    ingest_file: Path
+
+    def env(self) -> dict[str, str]:
+        """The service's environment variables for these keys."""
+        return {ADMIN_KEY_ENV: self.admin, INGEST_KEY_ENV: self.ingest}
+
+
+def _key(path: Path) -> str:
+    """The key in ``path``, made first (random, owner-only) when there is none."""
+    if not path.is_file() or not path.read_text().strip():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        handle = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(handle, "w") as out:
+            out.write(secrets.token_urlsafe(32))
+        os.replace(tmp, path)
+    path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def service_keys(data_dir: Path) -> ServiceKeys:
+    """The shop's local admin and ingest keys (``state/serving/admin.key`` and
+    ``ingest.key``, made once, owner-only); ``$STOREFRONT_ADMIN_KEY`` and
+    ``$STOREFRONT_INGEST_KEY`` win when set."""
+    folder = workspace(data_dir).serving
+    paths = {env: folder / name for env, name in KEY_FILES.items()}
+    keys = {env: os.environ.get(env) or _key(path) for env, path in paths.items()}
+    return ServiceKeys(
+        keys[ADMIN_KEY_ENV], keys[INGEST_KEY_ENV], paths[ADMIN_KEY_ENV], paths[INGEST_KEY_ENV]
+    )
+
+
+def ingest_key(data_dir: Path) -> str | None:
+    """The key to post events with: ``$STOREFRONT_INGEST_KEY``, else the shop's key file
+    (none: ``None``)."""
+    path = workspace(data_dir).serving / KEY_FILES[INGEST_KEY_ENV]
+    found = os.environ.get(INGEST_KEY_ENV) or (path.read_text().strip() if path.is_file() else "")
+    return found or None
 
 
 def start_service(
-    data_dir: Path, port: int, log: Path, timeout: float = 180.0, config: Path | None = None
+    data_dir: Path,
+    port: int,
+    log: Path,
+    timeout: float = 180.0,
+    config: Path | None = None,
+    keys: ServiceKeys | None = None,
 ) -> subprocess.Popen:
     """``storefront serve`` on 127.0.0.1:``port`` in its own process group (serving YAML
-    ``config`` if given), its output in ``log``; returns once ``/readyz`` answers.
+    ``config`` if given, the ``keys`` in its environment), its output in ``log``; returns
+    once ``/readyz`` answers.
 
     Raises:
         RuntimeError: It exited or was not ready in time (the log's tail says why).
@@ -28,7 +90,8 @@ def start_service(
     args += ["--config", str(config)] if config else []
     process = subprocess.Popen(
         args, cwd=PROJECT_ROOT, stdout=log.open("ab"), stderr=subprocess.STDOUT,
-        start_new_session=True, env={**os.environ, "BENTOML_DO_NOT_TRACK": "True"},
+        start_new_session=True,
+        env={**os.environ, **(keys.env() if keys else {}), "BENTOML_DO_NOT_TRACK": "True"},
     )  # fmt: skip
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -72,6 +72,26 @@ class Expected:
         return means[treatment] / means[control] - 1
 
 
+class Quotes:
+    """The service's prices (``/price``), asked once per item and kept for the run: a
+    purchase or add-to-cart carries the price the shopper was shown (the service refuses
+    any other, ``events.price_tolerance``)."""
+
+    def __init__(self, post: Post, fallback: Callable[[str], float]) -> None:
+        self.post, self.fallback, self.known = post, fallback, {}
+
+    def __call__(self, items: list[str]) -> np.ndarray:
+        """The quoted price of each item (its ``fallback`` when the service has none)."""
+        missing = list(dict.fromkeys(i for i in items if i not in self.known))
+        for start in range(0, len(missing), 100):
+            chunk = missing[start : start + 100]
+            for quote in self.post("/price", {"item_ids": chunk})["prices"]:
+                self.known[quote["item_id"]] = float(quote["price"])
+            for item in chunk:
+                self.known.setdefault(item, self.fallback(item))
+        return np.array([self.known[i] for i in items], dtype=float)
+
+
 class EventSender:
     """Buffers events and posts them to ``/events`` in batches."""
 
@@ -106,6 +126,7 @@ def home_feed(post: Post, truth: GroundTruth, experiment: str, cfg: TrafficConfi
     shoppers = rng.choice(len(w.user_ids), size=cfg.shoppers, replace=False, p=weights)
     examine = cfg.examine_decay ** np.arange(cfg.k)
     sender, expected = EventSender(post), Expected()
+    quotes = Quotes(post, lambda item: float(w.base_price[truth.item_index(item)]))
     no_purchase: dict[tuple[str, str], float] = defaultdict(lambda: 1.0)
     for n, u in enumerate(np.repeat(shoppers, cfg.visits_per_shopper)):
         user, session = str(w.user_ids[u]), f"sim-{w.user_ids[u]}-{n}"
@@ -115,7 +136,7 @@ def home_feed(post: Post, truth: GroundTruth, experiment: str, cfg: TrafficConfi
         variant, items = answer["variants"].get(experiment), [i["item_id"] for i in answer["items"]]
         if variant is None or not items:
             continue
-        prices = np.array([w.base_price[truth.item_index(i)] for i in items])
+        prices = quotes(items)  # what the shopper is shown
         look = examine[: len(items)]
         p_cart = truth.cart_probability(user, items, prices)
         expected.units[variant].add(user)
@@ -140,15 +161,19 @@ def home_feed(post: Post, truth: GroundTruth, experiment: str, cfg: TrafficConfi
 def _sell(
     sender: EventSender, rng: np.random.Generator, buyers: int, item: str, price: float,
     mean: float, at: dt.datetime, label: str,
+    price_at: Callable[[dt.datetime], float] | None = None,
 ) -> None:  # fmt: skip
     """Purchases of one item in one simulated day: Poisson(mean) sales by pricing-test
     buyers (ids of their own, so they never count in a shopper experiment), within a
-    minute of ``at``: the service's clock runs in real time, a simulated day is a minute."""
+    minute of ``at``: the service's clock runs in real time, a simulated day is a minute.
+    Each sale is at ``price``, or at ``price_at`` its moment when given."""
     for _ in range(rng.poisson(mean)):
         user = f"price-buyer-{rng.integers(buyers)}"
+        stamp = at + dt.timedelta(seconds=int(rng.integers(60)))
+        paid = price if price_at is None else price_at(stamp)
         sender.add(user_id=user, session_id=f"sim-{user}-{label}", item_id=item,
-                   event_type="purchase", quantity=1, unit_price=price,
-                   timestamp=at + dt.timedelta(seconds=int(rng.integers(60))))  # fmt: skip
+                   event_type="purchase", quantity=1, unit_price=paid,
+                   timestamp=stamp)  # fmt: skip
 
 
 def pricing(
@@ -157,13 +182,15 @@ def pricing(
     cfg: TrafficConfig,
     start: dt.date,
     policies: dict[str, dict[str, float]],
+    before: Callable[[dt.datetime], dict[str, float]] | None = None,
 ) -> Expected:
     """An item-randomised price test.
 
-    First ``pre_days`` of sales at current prices (the pre-period: each item's CUPED
-    covariate), stamped in the minutes before the test; then each simulated day from
-    ``start`` (the truth's calendar) every item's price is asked and its sales drawn from
-    the truth's demand at the price served, stamped just after it was served.
+    First ``pre_days`` of sales at the prices in force before the test (the pre-period:
+    each item's CUPED covariate), stamped in the minutes before the test; then each
+    simulated day from ``start`` (the truth's calendar) every item's price is asked and
+    its sales drawn from the truth's demand at the price served, stamped just after it
+    was served.
 
     Args:
         post: Calls the service.
@@ -172,6 +199,9 @@ def pricing(
         start: First simulated day of the test.
         policies: Policy name (the variant names) → item → the price that policy sets;
             gives the truth's counterfactual lift over *all* items.
+        before: The moment → item → the price the service quoted then, before the
+            test (the ledger's price in force, else the feed's): the pre-period's
+            prices, each sale at the price of its moment. Default: the first policy's.
 
     Returns:
         Expected profit per item by variant for what was served, and in ``true_effect``
@@ -187,9 +217,10 @@ def pricing(
         date = start - dt.timedelta(days=cfg.pre_days - day)
         at = now - dt.timedelta(minutes=cfg.pre_days - day + 1)
         for item in items:
-            price = current[item]
+            price = current[item] if before is None else before(at)[item]
+            price_at = None if before is None else (lambda t, i=item: before(t)[i])
             _sell(sender, rng, len(w.user_ids), item, price,
-                  float(truth.demand(item, price, date)), at, f"pre{day}")  # fmt: skip
+                  float(truth.demand(item, price, date)), at, f"pre{day}", price_at)  # fmt: skip
     sender.flush()
     for day in range(cfg.pricing_days):
         date = start + dt.timedelta(days=day)

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from serving.events import EventStore, InvalidEventError, validate_events
 from storefront.clock import FrozenClock
 from storefront.config import PROJECT_ROOT
-from tests.serving.client import Server, TrainedShop, call
+from tests.serving.client import Server, TrainedShop, call, price_of
 
 
 def _rows(n: int, item: str = "i1", user: str = "u1", **overrides: object) -> list[dict]:
@@ -75,7 +75,8 @@ def test_future_event_is_refused_and_nothing_of_its_batch_stored(
     """The service's clock is the wall clock; the default skew is 5 minutes."""
     item = trained_shop.known_items[3]
     now = dt.datetime.now(dt.UTC)
-    good = _rows(1, item=item, user="u-future", timestamp=now.isoformat())[0]
+    price = price_of(server.base, item)  # a purchase carries the quoted price
+    good = _rows(1, item=item, user="u-future", timestamp=now.isoformat(), unit_price=price)[0]
     hour = (now + dt.timedelta(hours=1)).isoformat()
     late = {**good, "event_id": uuid.uuid4().hex, "timestamp": hour}
     status, answer = call(server.base, "/events", {"events": [good, late]})

@@ -80,23 +80,28 @@ def test_forged_prices_are_refused() -> None:
     now = dt.datetime.now(dt.UTC)
     asked: list[tuple[list[str], dt.datetime]] = []
 
-    def quote(items: list[str], at: dt.datetime) -> dict[str, float]:
+    def quote(items: list[str], at: dt.datetime) -> dict[str, set[float]]:
         asked.append((sorted(items), at))
-        return {"i1": 10.0}
+        return {"i1": {10.0}, "i3": {4.0, 5.0}}
 
     rows = [
         _row(unit_price=10.05, timestamp=now),
         _row(event_type="view", unit_price=1.0, timestamp=now),  # views are not checked
         _row(item_id="i2", unit_price=1.0, timestamp=now),  # no quote: not checked
         _row(event_type="add_to_cart", unit_price=9.95, timestamp=now),
+        _row(item_id="i3", unit_price=4.0, timestamp=now),  # either of its prices
+        _row(item_id="i3", unit_price=5.0, timestamp=now),
     ]
     frame = validate_events(rows, None)
     check_prices(frame, quote, 0.01)
-    assert asked == [(["i1", "i2"], now)], "one quote per moment, priced events only"
+    assert asked == [(["i1", "i2", "i3"], now)], "one quote per moment, priced events only"
     forged = validate_events([*rows, _row(event_type="add_to_cart", unit_price=8.0)], None)
     with pytest.raises(InvalidEventError) as caught:
         check_prices(forged, quote, 0.01)
-    assert caught.value.field == "events.4.unit_price" and "quotes 10" in caught.value.reason
+    assert caught.value.field == "events.6.unit_price" and "quotes 10" in caught.value.reason
+    between = validate_events([_row(item_id="i3", unit_price=4.5)], None)
+    with pytest.raises(InvalidEventError, match="quotes 4 or 5"):
+        check_prices(between, quote, 0.01)
     check_prices(pl.DataFrame(forged.filter(pl.col("event_type") == "view")), quote, 0.01)
 
 
@@ -240,3 +245,26 @@ def test_a_refused_body_is_logged_without_its_values(
     assert secret_user not in log
     assert "input_value" not in log
     assert "invalid fields events.0.unit_price" in log
+
+
+def test_the_quickstart_keys_are_made_once_owner_only_and_read_by_the_service(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jobs.service import ingest_key, service_keys
+    from serving.config import ServingConfig
+
+    for name in ("STOREFRONT_ADMIN_KEY", "STOREFRONT_INGEST_KEY", "STOREFRONT_DATA_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    shop = tmp_path / "shop"
+    keys = service_keys(shop)
+    assert keys.admin != keys.ingest and len(keys.ingest) >= 32
+    for path in (keys.admin_file, keys.ingest_file):
+        assert path.stat().st_mode & 0o777 == 0o600
+    assert service_keys(shop) == keys, "made once"
+    assert keys.env() == {"STOREFRONT_ADMIN_KEY": keys.admin, "STOREFRONT_INGEST_KEY": keys.ingest}
+    assert ingest_key(shop) == keys.ingest
+    cfg = ServingConfig(data_dir=str(shop))
+    assert cfg.resolved_admin_key() == keys.admin and cfg.resolved_ingest_key() == keys.ingest
+    monkeypatch.setenv("STOREFRONT_INGEST_KEY", "from-env")
+    assert cfg.resolved_ingest_key() == "from-env" == ingest_key(shop), "the environment wins"
+    assert ServingConfig(data_dir=str(tmp_path / "other")).resolved_admin_key() is None

@@ -12,7 +12,7 @@ import mlflow
 import pytest
 from mlflow import MlflowClient
 
-from tests.serving.client import ADMIN_KEY, Server, TrainedShop, call, get
+from tests.serving.client import ADMIN_KEY, Server, TrainedShop, call, get, price_of
 
 pytestmark = pytest.mark.slow
 ENDPOINTS = (
@@ -145,7 +145,8 @@ def _event(item: str, user: str = "u-events", **overrides: object) -> dict:
 
 def test_events_are_stored_once_and_pushed(server: Server, trained_shop: TrainedShop) -> None:
     item = trained_shop.known_items[7]
-    batch = [_event(item), _event(item, event_type="add_to_cart")]
+    price = price_of(server.base, item)  # an add-to-cart carries the quoted price
+    batch = [_event(item), _event(item, event_type="add_to_cart", unit_price=price)]
     status, answer = call(server.base, "/events", {"events": batch})
     assert status == 200, answer
     assert answer["accepted"] == 2 and answer["duplicates"] == 0 and answer["pushed"]

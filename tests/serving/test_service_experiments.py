@@ -11,7 +11,7 @@ import pytest
 
 from experiments.config import Experiment
 from experiments.store import ExperimentStore
-from tests.serving.client import Server, TrainedShop, call, get
+from tests.serving.client import ADMIN, Server, TrainedShop, call, get, price_of
 
 pytestmark = pytest.mark.slow
 NOW = dt.datetime.now(dt.UTC)
@@ -94,10 +94,11 @@ def test_outcomes_are_attributed_and_the_report_is_served(ab_server, trained_sho
     answer = _recommend(server, "buyer-1")
     item = answer["items"][0]["item_id"]
     moment = dt.datetime.now(dt.UTC)
+    price = price_of(server.base, item)  # what the shopper was shown
     events = [
         {"event_id": f"ab-{kind}", "user_id": "buyer-1", "session_id": "s-ab", "item_id": item,
          "event_type": kind, "timestamp": (moment + dt.timedelta(seconds=k)).isoformat(),
-         "quantity": 1, "unit_price": 10.0, "request_id": answer["request_id"]}
+         "quantity": 1, "unit_price": price, "request_id": answer["request_id"]}
         for k, kind in enumerate(("view", "add_to_cart", "purchase"))
     ]  # fmt: skip
     status, stored = call(server.base, "/events", {"events": events})
@@ -110,15 +111,19 @@ def test_outcomes_are_attributed_and_the_report_is_served(ab_server, trained_sho
             break
         time.sleep(0.2)
     assert buyer.height == 1
-    assert buyer.row(0, named=True)["clicks"] == 1 and buyer.row(0, named=True)["revenue"] == 10.0
+    assert buyer.row(0, named=True)["clicks"] == 1 and buyer.row(0, named=True)[
+        "revenue"
+    ] == pytest.approx(price)
     assert buyer.row(0, named=True)["unit_id"] != "buyer-1", "units are pseudonymised"
-    status, report = call(server.base, "/experiments/report", {"name": "feed"})
+    assert call(server.base, "/experiments/report", {"name": "feed"})[0] == 401, "admin key"
+    assert get(server.base, "/reports/feed")[0] == 401
+    status, report = call(server.base, "/experiments/report", {"name": "feed"}, ADMIN)
     assert status == 200, report
     assert report["report"]["units"] >= 30 and report["html"] == "/reports/feed"
-    status, page = get(server.base, "/reports/feed")
+    status, page = get(server.base, "/reports/feed", ADMIN)
     assert status == 200 and "feed" in page and "<img" in page
-    assert call(server.base, "/experiments/report", {"name": "nope"})[0] == 404
-    assert get(server.base, "/reports/nope")[0] == 404
+    assert call(server.base, "/experiments/report", {"name": "nope"}, ADMIN)[0] == 404
+    assert get(server.base, "/reports/nope", ADMIN)[0] == 404
 
 
 def test_the_report_endpoint_is_in_the_openapi_document(ab_server) -> None:

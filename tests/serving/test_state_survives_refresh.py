@@ -19,7 +19,7 @@ from experiments.config import Experiment
 from experiments.records import Exposure
 from experiments.store import ExperimentStore
 from storefront.workspace import Workspace
-from tests.serving.client import Server, TrainedShop, call
+from tests.serving.client import Server, TrainedShop, call, price_of
 
 pytestmark = pytest.mark.slow
 runner = CliRunner()
@@ -39,7 +39,7 @@ def _make_state(server: Server, shop: TrainedShop, copy: Path) -> Workspace:
     events = [
         {"event_id": uuid.uuid4().hex, "user_id": shop.known_user, "session_id": "s-refresh",
          "item_id": item, "event_type": "purchase", "timestamp": now, "quantity": 1,
-         "unit_price": 3.5}
+         "unit_price": price_of(server.base, item)}
         for item in shop.known_items[:3]
     ]  # fmt: skip
     status, answer = call(server.base, "/events", {"events": events})

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from cli import app
 from storefront.workspace import Workspace
-from tests.serving.client import Server, TrainedShop
+from tests.serving.client import INGEST_KEY, Server, TrainedShop
 
 pytestmark = pytest.mark.slow
 
@@ -34,8 +34,11 @@ def setup(trained_shop: TrainedShop, tmp_path_factory: pytest.TempPathFactory) -
         server.kill()
 
 
-def test_simulated_shoppers_fill_both_reports(setup, trained_shop: TrainedShop) -> None:
+def test_simulated_shoppers_fill_both_reports(
+    setup, trained_shop: TrainedShop, monkeypatch: pytest.MonkeyPatch
+) -> None:
     server, folder = setup
+    monkeypatch.setenv("STOREFRONT_INGEST_KEY", INGEST_KEY)  # the simulated shop's backend
     result = CliRunner().invoke(app, [
         "experiments", "simulate", "--data-dir", str(trained_shop.data_dir), "--url", server.base,
         "--traffic", str(folder / "traffic.yaml"), "--settings", str(folder / "experiments.yaml"),
