@@ -234,7 +234,11 @@ def _text(description: str, media_type: str = "text/plain") -> dict[str, Any]:
 def _get_paths() -> dict[str, Any]:
     report_errors = {
         "401": _error("The admin key (``X-API-Key``) is missing or wrong."),
-        "404": _text("No experiment of that name (or no experiment store).", "text/html"),
+        "404": {
+            "description": "No experiment of that name, or no experiment store (a page); a "
+            "name the route cannot take (a line break) gets BentoML's plain-text 404.",
+            "content": {t: {"schema": {"type": "string"}} for t in ("text/html", "text/plain")},
+        },
         "504": _error("Not answered within ``timeout_seconds`` (BentoML's timeout)."),
     }
     report = _get(
