@@ -117,3 +117,75 @@ def test_the_service_heals_when_the_store_comes_back(
 
     status, reloaded = call(server.base, "/admin/reload", {}, headers={"x-api-key": ADMIN_KEY})
     assert status == 200 and "feature_store_unavailable" not in reloaded["degraded_reasons"]
+
+
+class _Online:
+    """A stand-in for :class:`serving.state.LockedOnline`."""
+
+    def __init__(self, path: Path | None = None, fails: bool = False) -> None:
+        self.path, self.fails = path, fails
+        self.identity = None if path is None else (path.stat().st_dev, path.stat().st_ino)
+
+    def read_user(self, user_id: str) -> tuple[dict, bool]:
+        if self.fails:
+            raise RuntimeError("no such table")
+        return {}, False
+
+
+def test_the_healer_reopens_a_missing_or_replaced_store(tmp_path: Path) -> None:
+    from serving.state import OnlineHealer
+
+    features = type("F", (), {"online": None, "_down_until": 0.0})()
+    store = tmp_path / "online_store.db"
+    opened: list[_Online] = []
+
+    def open_store() -> _Online | None:
+        if not store.exists():
+            return None
+        opened.append(_Online(store))
+        return opened[-1]
+
+    healed: list[int] = []
+    healer = OnlineHealer(open_store, features, lambda: healed.append(1))
+    assert healer.wanting() == "not open" and not healer.check() and features.online is None
+    store.write_bytes(b"v1")
+    assert healer.check() and features.online is opened[0] and healed == [1]
+    assert healer.wanting() is None and healer.check() and len(opened) == 1, "no reopen"
+    replacement = tmp_path / "new.db"
+    replacement.write_bytes(b"v2")
+    replacement.replace(store)  # the file put back: a new inode
+    assert healer.wanting() == "its file was replaced"
+    assert healer.check() and features.online is opened[1] and healed == [1, 1]
+    store.unlink()
+    assert healer.wanting() == "its file is missing"
+    assert not healer.check() and features.online is None, "a vanished file is not read"
+
+    features.online, features._down_until = _Online(fails=True), time.monotonic() + 60
+    store.write_bytes(b"v3")
+    assert healer.wanting() == "a read failed"
+    assert healer.check() and features.online is opened[2] and features._down_until == 0.0
+
+
+def test_the_backlog_pushes_stored_events_in_batches_until_they_are(tmp_path: Path) -> None:
+    from serving.state import Backlog
+
+    hour_ago = FrozenClock(dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))
+    events = EventStore(f"sqlite:///{tmp_path / 'events.db'}", clock=hour_ago)
+    shop = type("S", (), {"known_user": "u1", "known_items": [f"i{k}" for k in range(20)]})
+    events.append(_crashed_events(shop).head(7))  # type: ignore[arg-type]
+    recent = EventStore(f"sqlite:///{tmp_path / 'events.db'}")
+    recent.append(_crashed_events(shop).head(2))  # type: ignore[arg-type]
+    pushes: list[int] = []
+    working = False
+
+    def push(frame: pl.DataFrame) -> bool:
+        pushes.append(frame.height)
+        return working
+
+    backlog = Backlog(events, push, batch=3, grace_seconds=10)
+    assert not backlog.drain() and events.count(pushed=False) == 9, "a failed push marks none"
+    working, pushes[:] = True, []
+    assert backlog.drain() and pushes == [3, 3, 1]
+    assert events.count(pushed=False) == 2, "events just received are the request's to push"
+    events.close()
+    recent.close()
