@@ -100,3 +100,23 @@ def test_no_raw_shopper_id_in_logs_or_experiment_store(
     for log in logs:
         leaked = sorted(ids & _tokens(log.read_text(errors="replace")))
         assert not leaked, f"raw ids in {log.name}: {leaked[:5]}"
+
+
+def test_the_service_log_rotates_by_size(tmp_path: Path) -> None:
+    import logging
+
+    from serving.config import LogConfig
+
+    path = LogConfig(max_bytes=10_000, backups=2).install(tmp_path / "service.log")
+    root = logging.getLogger()
+    handler = next(h for h in root.handlers if getattr(h, "baseFilename", "") == str(path))
+    try:
+        for n in range(2_000):
+            logging.getLogger("serving.test").warning("line %d of the rotation test", n)
+    finally:
+        root.removeHandler(handler)
+        handler.close()
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert files == ["service.log", "service.log.1", "service.log.2"], files
+    assert all((tmp_path / f).stat().st_size <= 10_000 for f in files)
+    assert "line 1999 " in (tmp_path / "service.log").read_text()
