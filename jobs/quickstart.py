@@ -109,7 +109,7 @@ def serve_and_test(data_dir: Path, port: int) -> Served:
     ws = workspace(data_dir)
     keys = service_keys(data_dir)  # a local admin and ingest key, made once, owner-only
     with progress_bar(f"starting the service on port {port} (log: {ws.service_log})", None):
-        process = start_service(data_dir, port, ws.service_log, keys=keys)
+        process = start_service(data_dir, port, ws.service_output, keys=keys)
     url = f"http://127.0.0.1:{port}"
     try:
         results = simulate(data_dir, url, config_dir() / "traffic.quickstart.yaml")

@@ -157,8 +157,14 @@ class Workspace:
 
     @property
     def service_log(self) -> Path:
-        """Log of a service started by the quickstart."""
+        """The service's own log (size-rotated, see ``serving.config.LogConfig``)."""
         return self.serving / "service.log"
+
+    @property
+    def service_output(self) -> Path:
+        """Console output of a service started by the quickstart (startup, BentoML's
+        own lines); the service's log records go to :attr:`service_log`."""
+        return self.serving / "service.out"
 
     @property
     def model_copies(self) -> Path:
