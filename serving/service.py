@@ -24,6 +24,7 @@ from starlette.responses import JSONResponse
 from serving.config import load_serving_config
 from serving.events import EventStore, InvalidEventError, validate_events
 from serving.experiments import PAGE_SURFACES, Experiments, open_experiment_store
+from serving.openapi import OpenAPIMiddleware
 from serving.overload import OverloadMiddleware
 from serving.recommend import Features
 from serving.reload import ReloadSignal
@@ -50,7 +51,7 @@ from serving.schemas import (
     UserProfileRequest,
     UserProfileResponse,
 )
-from serving.security import GuardMiddleware, Pseudonymiser
+from serving.security import GuardMiddleware, IngestPolicy, Pseudonymiser
 from serving.state import Backlog, OnlineHealer, State, build_state, open_online
 from storefront.clock import Clock, SystemClock
 from storefront.config import load_config
@@ -481,8 +482,8 @@ Storefront.add_asgi_middleware(
     GuardMiddleware,
     max_body_bytes=CONFIG.limits.max_body_bytes,
     admin_key=CONFIG.resolved_admin_key(),
+    ingest=IngestPolicy(CONFIG.resolved_ingest_key(), CONFIG.events.require_ingest_key),
 )
-Storefront.add_asgi_middleware(  # the OpenAPI document (/docs.json) and API page (/, /docs)
-    __import__("serving.openapi").openapi.OpenAPIMiddleware, service=Storefront
-)
+# the OpenAPI document (/docs.json) and the API page (/, /docs)
+Storefront.add_asgi_middleware(OpenAPIMiddleware, service=Storefront)
 Storefront.add_asgi_middleware(OverloadMiddleware, **CONFIG.overload.model_dump())
