@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -128,8 +128,9 @@ def home_feed(post: Post, truth: GroundTruth, experiment: str, cfg: TrafficConfi
     sender, expected = EventSender(post), Expected()
     quotes = Quotes(post, lambda item: float(w.base_price[truth.item_index(item)]))
     no_purchase: dict[tuple[str, str], float] = defaultdict(lambda: 1.0)
-    for n, u in enumerate(np.repeat(shoppers, cfg.visits_per_shopper)):
-        user, session = str(w.user_ids[u]), f"sim-{w.user_ids[u]}-{n}"
+    sessions = _session_ids(cfg.seed)
+    for u in np.repeat(shoppers, cfg.visits_per_shopper):
+        user, session = str(w.user_ids[u]), next(sessions)
         moment = dt.datetime.now(dt.UTC)
         answer = post("/recommend", {"user_id": user, "session_id": session, "k": cfg.k,
                                      "context": {"page_type": "home"}})  # fmt: skip
@@ -158,6 +159,14 @@ def home_feed(post: Post, truth: GroundTruth, experiment: str, cfg: TrafficConfi
     return expected
 
 
+def _session_ids(seed: int) -> Iterator[str]:
+    """Random session ids (their own generator: the traffic's draws stay as they were),
+    never derived from a user id, so a session id cannot lead back to its shopper."""
+    rng = np.random.default_rng([seed, 1])
+    while True:
+        yield f"sim-{rng.integers(1 << 62):016x}"
+
+
 def _sell(
     sender: EventSender, rng: np.random.Generator, buyers: int, item: str, price: float,
     mean: float, at: dt.datetime, label: str,
@@ -171,7 +180,7 @@ def _sell(
         user = f"price-buyer-{rng.integers(buyers)}"
         stamp = at + dt.timedelta(seconds=int(rng.integers(60)))
         paid = price if price_at is None else price_at(stamp)
-        sender.add(user_id=user, session_id=f"sim-{user}-{label}", item_id=item,
+        sender.add(user_id=user, session_id=f"sim-{label}-{uuid.uuid4().hex[:16]}", item_id=item,
                    event_type="purchase", quantity=1, unit_price=paid,
                    timestamp=stamp)  # fmt: skip
 

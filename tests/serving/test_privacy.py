@@ -87,6 +87,9 @@ def test_no_raw_shopper_id_in_logs_or_experiment_store(
     ids = {i for i in users | sessions if i}
     assert len(users) > 10 and len(sessions) > 10, "the traffic reached the service"
     assert ids <= raw
+    # the simulated traffic's session ids are not made from user ids (no link back)
+    derived = sorted(s for s in sessions if s and any(u and u in s for u in users))
+    assert not derived, f"session ids derived from user ids: {derived[:5]}"
 
     stored = _texts(f"sqlite:///{db}")
     assert {"exposures", "outcomes"} <= set(stored), stored.keys()
