@@ -169,7 +169,7 @@ def _session_ids(seed: int) -> Iterator[str]:
 
 def _sell(
     sender: EventSender, rng: np.random.Generator, buyers: int, item: str, price: float,
-    mean: float, at: dt.datetime, label: str,
+    mean: float, at: dt.datetime,
     price_at: Callable[[dt.datetime], float] | None = None,
 ) -> None:  # fmt: skip
     """Purchases of one item in one simulated day: Poisson(mean) sales by pricing-test
@@ -180,7 +180,7 @@ def _sell(
         user = f"price-buyer-{rng.integers(buyers)}"
         stamp = at + dt.timedelta(seconds=int(rng.integers(60)))
         paid = price if price_at is None else price_at(stamp)
-        sender.add(user_id=user, session_id=f"sim-{label}-{uuid.uuid4().hex[:16]}", item_id=item,
+        sender.add(user_id=user, session_id=f"sim-{uuid.uuid4().hex[:16]}", item_id=item,
                    event_type="purchase", quantity=1, unit_price=paid,
                    timestamp=stamp)  # fmt: skip
 
@@ -229,7 +229,7 @@ def pricing(
             price = current[item] if before is None else before(at)[item]
             price_at = None if before is None else (lambda t, i=item: before(t)[i])
             _sell(sender, rng, len(w.user_ids), item, price,
-                  float(truth.demand(item, price, date)), at, f"pre{day}", price_at)  # fmt: skip
+                  float(truth.demand(item, price, date)), at, price_at)  # fmt: skip
     sender.flush()
     for day in range(cfg.pricing_days):
         date = start + dt.timedelta(days=day)
@@ -246,7 +246,7 @@ def pricing(
                 expected.value[variant] += (
                     price - float(w.unit_cost[truth.item_index(item)])
                 ) * mean
-                _sell(sender, rng, len(w.user_ids), item, price, mean, served, str(date))
+                _sell(sender, rng, len(w.user_ids), item, price, mean, served)
     sender.flush()
     expected.events = sender.sent
     expected.true_effect = _policy_profits(truth, items, policies, start, cfg.pricing_days)
