@@ -124,6 +124,15 @@ class Features:
             threading.Thread(target=self.refresh_items, daemon=True).start()
         return self._table
 
+    @property
+    def failing(self) -> bool:
+        """A read failed less than ``retry_seconds`` ago (reads are held off meanwhile)."""
+        return time.monotonic() < self._down_until
+
+    def recovered(self) -> None:
+        """The store answers again: reads resume at once."""
+        self._down_until = 0.0
+
     def _usable(self) -> bool:
         return self.online is not None and time.monotonic() >= self._down_until
 

@@ -247,7 +247,7 @@ class OnlineHealer:
                     return "its file was replaced"
             except OSError:
                 return "its file is missing"
-        if getattr(self.features, "_down_until", 0.0) > time.monotonic():
+        if self.features.failing:
             return "a read failed"
         return None
 
@@ -260,7 +260,7 @@ class OnlineHealer:
         if why == "a read failed" and current is not None:
             try:  # the store may have recovered by itself (a locked or busy file)
                 current.read_user("__storefront_probe__")
-                self.features._down_until = 0.0
+                self.features.recovered()
                 return True
             except Exception:
                 pass
@@ -276,7 +276,7 @@ class OnlineHealer:
             log.warning("online store reopened but unreadable (%s); retrying later", exc)
             return False
         self.features.online = online
-        self.features._down_until = 0.0
+        self.features.recovered()
         self.heals += 1
         log.info("online store reopened (%s)", why)
         if self.on_heal is not None:

@@ -133,9 +133,10 @@ class _Online:
 
 
 def test_the_healer_reopens_a_missing_or_replaced_store(tmp_path: Path) -> None:
+    from serving.recommend import Features
     from serving.state import OnlineHealer
 
-    features = type("F", (), {"online": None, "_down_until": 0.0})()
+    features = Features(None, retry_seconds=60.0)
     store = tmp_path / "online_store.db"
     opened: list[_Online] = []
 
@@ -160,10 +161,11 @@ def test_the_healer_reopens_a_missing_or_replaced_store(tmp_path: Path) -> None:
     assert healer.wanting() == "its file is missing"
     assert not healer.check() and features.online is None, "a vanished file is not read"
 
-    features.online, features._down_until = _Online(fails=True), time.monotonic() + 60
+    features.online = _Online(fails=True)
+    features.user("someone", [])  # the read fails: reads held off for 60 s
     store.write_bytes(b"v3")
     assert healer.wanting() == "a read failed"
-    assert healer.check() and features.online is opened[2] and features._down_until == 0.0
+    assert healer.check() and features.online is opened[2] and not features.failing
 
 
 def test_the_backlog_pushes_stored_events_in_batches_until_they_are(tmp_path: Path) -> None:
