@@ -144,15 +144,6 @@ class IngestPolicy:
     key: str | None
     required: bool = True
 
-    @classmethod
-    def from_config(cls) -> IngestPolicy:
-        """From the serving settings (``$STOREFRONT_INGEST_KEY``, ``ingest_key``, the
-        shop's key file; ``events.require_ingest_key``)."""
-        from serving.config import load_serving_config
-
-        cfg = load_serving_config()
-        return cls(cfg.resolved_ingest_key(), cfg.events.require_ingest_key)
-
 
 class _FieldsOnly(logging.Filter):
     """Turns BentoML's ERROR record of a refused body into one WARNING line naming the
@@ -212,8 +203,9 @@ class GuardMiddleware:
         admin_key: Key the admin paths (:data:`ADMIN_PATHS`) require in ``X-API-Key``
             (or ``Authorization: Bearer``, or HTTP Basic's password); ``None`` refuses
             every such call.
-        ingest: Who may post events; default from the serving settings
-            (:meth:`IngestPolicy.from_config`).
+        ingest: Who may post events (the service builds it from its settings:
+            ``$STOREFRONT_INGEST_KEY``, ``ingest_key``, the shop's key file;
+            ``events.require_ingest_key``).
     """
 
     def __init__(
@@ -221,10 +213,10 @@ class GuardMiddleware:
         app: ASGIApp,
         max_body_bytes: int,
         admin_key: str | None,
-        ingest: IngestPolicy | None = None,
+        ingest: IngestPolicy,
     ) -> None:
         self.app, self.max_body_bytes, self.admin_key = app, max_body_bytes, admin_key
-        self.ingest = ingest if ingest is not None else IngestPolicy.from_config()
+        self.ingest = ingest
         quiet_validation_logs()
 
     def _authorised(self, scope: Scope) -> bool:
