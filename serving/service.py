@@ -24,9 +24,10 @@ from starlette.responses import JSONResponse
 from serving.config import load_serving_config
 from serving.events import EventStore, InvalidEventError, validate_events
 from serving.experiments import PAGE_SURFACES, Experiments, open_experiment_store
+from serving.online import OnlineHealer, open_online
 from serving.openapi import OpenAPIMiddleware
 from serving.overload import OverloadMiddleware
-from serving.recommend import Features
+from serving.reader import Features
 from serving.reload import ReloadSignal
 from serving.reports import PAGES
 from serving.rules import BusinessRules
@@ -52,7 +53,7 @@ from serving.schemas import (
     UserProfileResponse,
 )
 from serving.security import GuardMiddleware, IngestPolicy, Pseudonymiser
-from serving.state import Backlog, OnlineHealer, State, build_state, open_online
+from serving.state import Backlog, State, build_state
 from storefront.clock import Clock, SystemClock
 from storefront.config import load_config
 

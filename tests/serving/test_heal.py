@@ -120,7 +120,7 @@ def test_the_service_heals_when_the_store_comes_back(
 
 
 class _Online:
-    """A stand-in for :class:`serving.state.LockedOnline`."""
+    """A stand-in for :class:`serving.online.LockedOnline`."""
 
     def __init__(self, path: Path | None = None, fails: bool = False) -> None:
         self.path, self.fails = path, fails
@@ -133,8 +133,8 @@ class _Online:
 
 
 def test_the_healer_reopens_a_missing_or_replaced_store(tmp_path: Path) -> None:
-    from serving.recommend import Features
-    from serving.state import OnlineHealer
+    from serving.online import OnlineHealer
+    from serving.reader import Features
 
     features = Features(None, retry_seconds=60.0)
     store = tmp_path / "online_store.db"

@@ -11,9 +11,10 @@ from features.config import StoreConfig
 from features.online import OnlineFeatures
 from features.store import open_store
 from serving.config import ModelsConfig, ServingConfig
-from serving.recommend import Features
+from serving.online import LockedOnline, open_online
+from serving.reader import Features
 from serving.rules import BusinessRules
-from serving.state import LockedOnline, State, build_state, open_online
+from serving.state import State, build_state
 from tests.serving.client import TrainedShop
 
 pytestmark = pytest.mark.slow

@@ -11,7 +11,8 @@ import numpy as np
 from serving.config import RecommendConfig
 from serving.engine import Engine
 from serving.events import EventStore, validate_events
-from serving.recommend import Features, Recommender
+from serving.reader import Features
+from serving.recommend import Recommender
 from serving.rules import BusinessRules, Candidates, apply_rules
 from serving.shop import Shop
 from storefront.clock import FrozenClock
