@@ -49,12 +49,12 @@ class RecommendConfig(Settings):
     """The recommendation path."""
 
     default_k: int = Field(default=10, ge=1)
-    candidates: int = Field(default=100, ge=10, le=500)
-    """Candidates re-ranked per request (the union of the generators' top items, cut)."""
-    generator_depth: dict[str, int] = Field(
-        default_factory=lambda: {"sequential": 60, "itemknn": 30, "ease": 30, "popularity": 20}
-    )
-    """How many top items each generator adds to the candidates."""
+    candidates: int | None = Field(default=None, ge=10, le=1000)
+    """Largest number of candidates re-ranked per request (the union of the generators'
+    top items, cut); ``None``: all of them, as the model was trained and judged."""
+    generator_depth: dict[str, int] | None = None
+    """How many top items each generator adds to the candidates; ``None``: the trained
+    model's setting (what it was trained and judged on)."""
     recent_items: int = Field(default=20, ge=0)
     """Recent views from the online store appended to the shopper's history."""
     torch_threads: int = Field(default=1, ge=1)
@@ -182,6 +182,18 @@ class LogConfig(Settings):
         return path
 
 
+class CorsConfig(Settings):
+    """Which web origins' browser code may call the service (CORS)."""
+
+    allow_origins: list[str] = Field(default_factory=list)
+    """Origins allowed (``https://shop.example.com``; ``"*"``: any). Empty (the default):
+    no CORS headers at all, so browsers refuse cross-origin calls."""
+    allow_headers: list[str] = Field(default_factory=lambda: ["content-type"])
+    """Request headers a browser may send (never put a key in browser code)."""
+    max_age_seconds: int = Field(default=600, ge=0)
+    """How long a browser may keep a preflight's answer."""
+
+
 class ServingConfig(Settings):
     """Everything the service reads at start."""
 
@@ -198,6 +210,7 @@ class ServingConfig(Settings):
     profile: ProfileConfig = Field(default_factory=ProfileConfig)
     overload: OverloadConfig = Field(default_factory=OverloadConfig)
     log: LogConfig = Field(default_factory=LogConfig)
+    cors: CorsConfig = Field(default_factory=CorsConfig)
     admin_key: str | None = None
     """Key of ``/admin/*``, ``/experiments/report`` and ``/reports/*``
     (``$STOREFRONT_ADMIN_KEY`` wins, else this, else the shop's ``state/serving/admin.key``);

@@ -5,7 +5,8 @@ and its :class:`~training.recommender.packaging.ServingExtras`); every array is 
 catalogue position. The re-ranker's feature columns are rebuilt exactly as training
 built them (:mod:`training.recommender.ranker`): generator scores and ranks over the
 whole catalogue, the shopper's history with the item, user and item features, category
-interest share and price against the shopper's usual spend.
+interest share and price against the shopper's usual spend (one scoring path:
+:mod:`training.recommender.scoring`, used by :mod:`serving.recommend`).
 """
 
 from __future__ import annotations
@@ -35,12 +36,9 @@ class Engine:
 
     Args:
         loaded: The loaded model version.
-        max_length: Longest history the sequential model reads.
     """
 
     def __init__(self, loaded: LoadedModel) -> None:
-        import torch
-
         self.loaded = loaded
         model = loaded.model
         self.model = model
@@ -48,9 +46,9 @@ class Engine:
         self.item_ids: np.ndarray = np.asarray(cat.item_ids).astype(str)
         self.categories: np.ndarray = np.asarray(cat.category_names).astype(str)
         self.index: dict[str, int] = {item: k for k, item in enumerate(self.item_ids)}
+        self.category_set: frozenset[str] = frozenset(self.categories.tolist())
         self.n = len(self.item_ids)
         self.popularity = np.asarray(model.popularity, dtype=np.float64)
-        self.item_vectors = torch.from_numpy(np.ascontiguousarray(model.item_vectors))
         self.max_length = model.sequential.cfg.max_length
         self.extras = getattr(model, "extras", None)
         self.ranker: Any = None
@@ -60,7 +58,10 @@ class Engine:
 
             self.ranker = lgb.Booster(model_str=self.extras.ranker_model)
             self.features = list(self.extras.ranker_features)
-        self._vectors_for_model = model.sequential.model.item_vectors().detach()
+        self.depths: dict[str, int] = dict(
+            self.extras.candidates if self.extras is not None else {"sequential": 100}
+        )
+        """How many top items each generator proposes (the trained model's setting)."""
 
     @property
     def version(self) -> str:
@@ -78,16 +79,9 @@ class Engine:
         return np.concatenate([known, np.asarray(extra, dtype=np.int64)])[-self.max_length :]
 
     def sequential(self, history: np.ndarray) -> np.ndarray:
-        """Sequential model scores of every item after ``history``."""
-        import torch
-
-        from training.recommender.sequential import _left_pad
-
-        h = history[np.r_[True, history[1:] != history[:-1]]] if len(history) else history
-        tokens = _left_pad([h], self.max_length)
-        with torch.no_grad():
-            user = self.model.sequential.model(tokens, self._vectors_for_model)[:, -1]
-            return (user @ self.item_vectors.T).numpy()[0].astype(np.float64)
+        """Sequential model scores of every item after ``history`` (as training scores,
+        :meth:`training.recommender.sequential.SequentialRecommender.score`)."""
+        return self.model.sequential.score([history])[0].astype(np.float64)
 
     def generator_scores(self, history: np.ndarray) -> dict[str, np.ndarray]:
         """Scores of every item by each generator the re-ranker knows (and sequential)."""

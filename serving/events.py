@@ -360,6 +360,21 @@ class EventStore:
             frame = frame.with_columns(pl.col("timestamp").dt.replace_time_zone("UTC"))
         return frame
 
+    def received_since(self, since: dt.datetime, limit: int = 100_000) -> list[tuple[Any, ...]]:
+        """``(event_id, user_id, session_id, item_id, event_type, timestamp,
+        received_at)`` of the events received at or after ``since``, oldest first (at
+        most ``limit``); for :class:`serving.activity.RecentActivity`."""
+        c = EVENTS_TABLE.c
+        query = (
+            sa.select(c.event_id, c.user_id, c.session_id, c.item_id, c.event_type,
+                      c.timestamp, c.received_at)
+            .where(c.received_at >= since)
+            .order_by(c.received_at, c.event_id)
+            .limit(limit)
+        )  # fmt: skip
+        with self.engine.connect() as conn:
+            return [tuple(row) for row in conn.execute(query)]
+
     def pushed_ids(self, event_ids: list[str]) -> set[str]:
         """Those of ``event_ids`` stored and pushed online."""
         if not event_ids:

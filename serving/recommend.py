@@ -14,6 +14,7 @@ good copy or to popularity, flagged ``degraded``; an exception never reaches the
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +26,7 @@ from serving.reader import Features
 from serving.rules import BusinessRules, Candidates, apply_rules
 from serving.shop import Shop
 from storefront.clock import Clock, SystemClock
-from training.recommender.ranker import ITEM_FEATURES, USER_FEATURES
+from training.recommender import scoring
 
 log = logging.getLogger(__name__)
 DAY = 86_400.0
@@ -37,8 +38,30 @@ class Answer:
 
     items: list[str]
     scores: list[float]
+    """The ranking model's score of each item (non-increasing; see :func:`apply_rules`)."""
     strategy: str
     degraded: list[str] = field(default_factory=list)
+    unknown: dict[str, list[str]] = field(default_factory=dict)
+    """Request field -> values the shop does not know (e.g. ``context.category``)."""
+    short_reason: str | None = None
+    """Why fewer than k items (``not_enough_candidates``); ``None`` when k came back."""
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """Candidates of one shopper ranked by the model, before the business rules.
+
+    Attributes:
+        items: Catalogue positions, best first.
+        scores: Their scores (the re-ranker's; the sequential model's when not re-ranked).
+        strategy: ``reranked`` or ``retrieval``.
+        rows: The candidates' item features by id (read once, reused by the rules).
+    """
+
+    items: np.ndarray
+    scores: np.ndarray
+    strategy: str
+    rows: dict[str, dict[str, Any]]
 
 
 def _in_stock(row: dict[str, Any] | None) -> bool:
@@ -48,13 +71,6 @@ def _in_stock(row: dict[str, Any] | None) -> bool:
         return False
     on_hand = row.get("on_hand")
     return on_hand is None or on_hand > 0
-
-
-def _ranks(scores: np.ndarray, items: np.ndarray) -> np.ndarray:
-    """0-based rank of ``items`` among all items by score (training's generator ranks;
-    ties, rare in float scores, take their first place)."""
-    ordered = np.sort(-scores)
-    return np.searchsorted(ordered, -scores[items], side="left").astype(np.float64)
 
 
 class Recommender:
@@ -69,6 +85,8 @@ class Recommender:
         purchases: ``(user_id, since) -> item ids`` bought through the service lately.
         clock: Business time: "bought in the last N days" counts back from its now
             (default the wall clock).
+        activity: Recent items through the service by shopper and session
+            (:class:`serving.activity.RecentActivity`), or ``None``.
     """
 
     def __init__(
@@ -80,10 +98,12 @@ class Recommender:
         cfg: RecommendConfig,
         purchases: Any = None,
         clock: Clock | None = None,
+        activity: Any = None,
     ) -> None:
         self.engines, self.shop, self.features = engines, shop, features
         self.rules, self.cfg, self.purchases = rules, cfg, purchases
         self.clock: Clock = clock or SystemClock()
+        self.activity = activity
 
     def engine(self, alias: str, degraded: list[str]) -> Engine | None:
         """The engine of ``alias`` (the champion when the challenger is not loaded)."""
@@ -95,6 +115,11 @@ class Recommender:
             return self.engines["champion"]
         degraded.append("no_model")
         return None
+
+    def availability(self, item_ids: list[str]) -> dict[str, bool]:
+        """Whether each item is in stock (``True`` where the feature store does not say)."""
+        rows, _ = self.features.candidates(list(item_ids), [])
+        return {i: _in_stock(rows.get(i)) for i in item_ids}
 
     def _bought(self, engine: Engine, user_id: str | None, degraded: list[str]) -> set[int]:
         """Positions the shopper bought within ``exclude_bought_days`` of the clock's now
@@ -116,14 +141,17 @@ class Recommender:
         self,
         engine: Engine,
         positions: np.ndarray,
+        scores: np.ndarray | None,
         k: int,
-        bought: set[int],
         degraded: list[str],
+        *,
+        bought: set[int] | None = None,
+        exclude: set[int] | None = None,
         rules: BusinessRules | None = None,
         rows: dict[str, dict[str, Any]] | None = None,
     ) -> tuple[list[str], list[float]]:
-        """Apply the rules to candidates (best first); their features are read in one
-        batch unless given."""
+        """Apply the rules to candidates (best first, with the model's scores); their
+        features are read in one batch unless given."""
         ids = engine.item_ids[positions].tolist()
         if rows is None:
             rows, _ = self.features.candidates(ids, degraded)
@@ -133,32 +161,74 @@ class Recommender:
             categories=engine.categories[positions].tolist(),
             in_stock=np.array([_in_stock(rows.get(i)) for i in ids], bool),
             promo=np.array([float((rows.get(i) or {}).get("promo") or 0.0) for i in ids]),
+            scores=scores,
         )
-        chosen, scores = apply_rules(ranked, rules or self.rules, bought, k)
-        return [ids[i] for i in chosen], scores
+        chosen, final = apply_rules(
+            ranked, rules or self.rules, bought or set(), k, exclude or set()
+        )
+        return [ids[i] for i in chosen], final
 
-    def popular(self, k: int, category: str | None, degraded: list[str]) -> Answer:
-        """Popular items (optionally in one category): the cold-start answer."""
+    def _answer(
+        self, items: list[str], scores: list[float], strategy: str, k: int,
+        degraded: list[str], unknown: dict[str, list[str]],
+    ) -> Answer:  # fmt: skip
+        short = "not_enough_candidates" if len(items) < k else None
+        return Answer(items, scores, strategy, degraded, unknown, short)
+
+    def popular(
+        self,
+        k: int,
+        category: str | None,
+        degraded: list[str],
+        exclude: Sequence[str] = (),
+        unknown: dict[str, list[str]] | None = None,
+    ) -> Answer:
+        """Popular items (optionally in one category): the cold-start answer; scores are
+        the items' popularity (purchases, then views)."""
+        unknown = dict(unknown or {})
         engine = self.engine("champion", [])
         if engine is None:
             items = [
                 i
                 for i in self.shop.popular
-                if category is None or self.shop.categories.get(i) == category
+                if (category is None or self.shop.categories.get(i) == category)
+                and i not in set(exclude)
             ][:k]
-            return Answer(
-                items,
-                [1.0 - r / max(len(items), 1) for r in range(len(items))],
-                "popularity",
-                degraded,
-            )
+            scores = [1.0 - r / max(len(items), 1) for r in range(len(items))]
+            return self._answer(items, scores, "popularity", k, degraded, unknown)
+        category = self._known_category(engine, category, unknown)
         scores = engine.popularity.copy()
         if category is not None:
             scores[engine.categories != category] = -np.inf
-        top = np.argsort(-scores, kind="stable")[: self.cfg.candidates]
-        top = top[np.isfinite(scores[top])]
-        items, final = self._finish(engine, top, k, set(), degraded)
-        return Answer(items, final, "popularity", degraded)
+        depth = max(self.cfg.candidates or 0, 100, 3 * k)
+        top = _top(scores, depth)
+        items, final = self._finish(
+            engine, top, scores[top], k, degraded, exclude=self._positions(engine, exclude, unknown)
+        )
+        return self._answer(items, final, "popularity", k, degraded, unknown)
+
+    @staticmethod
+    def _known_category(
+        engine: Engine, category: str | None, unknown: dict[str, list[str]]
+    ) -> str | None:
+        """``category`` if the catalogue has it; else ``None`` (no filter), named."""
+        if category is None or category in engine.category_set:
+            return category
+        unknown.setdefault("context.category", []).append(category)
+        return None
+
+    @staticmethod
+    def _positions(
+        engine: Engine,
+        ids: Sequence[str],
+        unknown: dict[str, list[str]],
+        field: str = "context.exclude",
+    ) -> set[int]:
+        """Catalogue positions of ``ids``; ids not in the catalogue are named."""
+        missing = [i for i in ids if i not in engine.index]
+        if missing:
+            unknown.setdefault(field, []).extend(missing)
+        return {engine.index[i] for i in ids if i in engine.index}
 
     def recommend(
         self,
@@ -169,65 +239,99 @@ class Recommender:
         category: str | None,
         item_id: str | None,
         alias: str = "champion",
+        *,
+        exclude: Sequence[str] = (),
+        session_id: str | None = None,
     ) -> tuple[Answer, str | None]:
-        """The answer and the version that made it."""
+        """The answer and the version that made it.
+
+        An unknown category is not applied (the answer names it in ``unknown``); an
+        unknown product or cart items fall back to the shopper's feed, named likewise.
+        A visitor known only by ``session_id`` is personalised from the session's
+        recent activity through ``/events``.
+        """
         degraded: list[str] = []
+        unknown: dict[str, list[str]] = {}
         engine = self.engine(alias, degraded)
         if engine is None:
-            return self.popular(k, category, degraded), None
-        if page_type == "product" and item_id and item_id in engine.index:
-            return self.similar(engine, item_id, k, category, degraded), engine.version
+            return self.popular(k, category, degraded, exclude), None
+        excluded = self._positions(engine, exclude, unknown)
+        category = self._known_category(engine, category, unknown)
+        if page_type == "product" and item_id:
+            if item_id in engine.index:
+                answer = self.similar(engine, item_id, k, category, degraded, excluded)
+                answer.unknown = unknown
+                return answer, engine.version
+            unknown.setdefault("context.item_id", []).append(item_id)
         if page_type == "cart" and cart:
-            basket = np.array([engine.index[i] for i in cart if i in engine.index], dtype=np.int64)
+            basket = np.array(
+                sorted(self._positions(engine, cart, unknown, "context.cart_items")), np.int64
+            )
             if len(basket):
-                return self.bought_together(engine, basket, k, degraded), engine.version
-        user, _ = self.features.user(user_id, degraded)
-        recent = list(user.get("last_viewed_items") or [])[: self.cfg.recent_items]
-        history = engine.history(user_id, recent)
-        if len(history) == 0:
-            return self.popular(k, category, degraded), engine.version
+                answer = self.bought_together(engine, basket, k, degraded, excluded)
+                answer.unknown = unknown
+                return answer, engine.version
+        ranked = self.rank(engine, user_id, session_id, category, degraded)
+        if ranked is None:
+            return self.popular(k, category, degraded, exclude, unknown), engine.version
         bought = self._bought(engine, user_id, degraded)
+        items, final = self._finish(
+            engine, ranked.items, ranked.scores, k, degraded,
+            bought=bought, exclude=excluded, rows=ranked.rows,
+        )  # fmt: skip
+        return self._answer(items, final, ranked.strategy, k, degraded, unknown), engine.version
+
+    def history(
+        self, engine: Engine, user_id: str | None, session_id: str | None, degraded: list[str]
+    ) -> tuple[dict[str, Any], np.ndarray]:
+        """The shopper's online features and history (training's, then recent items from
+        the online store and from the service's recent activity)."""
+        user, _ = self.features.user(user_id, degraded)
+        recent = list(self.activity.recent(user_id, session_id)) if self.activity else []
+        recent += [i for i in user.get("last_viewed_items") or [] if i not in set(recent)]
+        return user, engine.history(user_id, recent[: self.cfg.recent_items])
+
+    def rank(
+        self,
+        engine: Engine,
+        user_id: str | None,
+        session_id: str | None = None,
+        category: str | None = None,
+        degraded: list[str] | None = None,
+    ) -> Ranked | None:
+        """The shopper's candidates ranked by the model, before the business rules
+        (``None``: no history to rank on). Retrieval, features and re-ranking go through
+        :mod:`training.recommender.scoring`, as training's evaluation does."""
+        degraded = degraded if degraded is not None else []
+        user, history = self.history(engine, user_id, session_id, degraded)
+        if len(history) == 0:
+            return None
         scores = engine.generator_scores(history)
-        mask = np.ones(engine.n, bool) if category is None else engine.categories == category
-        candidates = self._candidates(scores, mask)
+        allowed = None if category is None else engine.categories == category
+        depths = self.cfg.generator_depth or engine.depths
+        _, candidates = scoring.retrieve(scores, depths, allowed)
+        candidates = candidates[: self.cfg.candidates] if self.cfg.candidates else candidates
         if len(candidates) == 0:
-            return self.popular(k, category, degraded), engine.version
-        strategy = "retrieval"
+            return None
         rerank = engine.ranker is not None and bool(user)
+        ids = engine.item_ids[candidates].tolist()
         rows, interest = self.features.candidates(
-            engine.item_ids[candidates].tolist(),
-            degraded,
-            user_id if rerank and "category_share" in engine.features else None,
-            engine.categories[candidates].tolist(),
+            ids, degraded, user_id if rerank else None, engine.categories[candidates].tolist()
         )
         if rerank:
             try:
-                order = self._rerank(engine, user, history, scores, candidates, rows, interest)
-                candidates, strategy = candidates[order], "reranked"
+                model = self._rerank(engine, user, history, scores, candidates, rows, interest)
+                order = np.argsort(-model, kind="stable")
+                return Ranked(candidates[order], model[order], "reranked", rows)
             except Exception as exc:  # a broken ranker must not break the answer
                 log.warning("re-ranking failed: %s", exc)
                 degraded.append("ranker_failed")
-        items, final = self._finish(engine, candidates, k, bought, degraded, rows=rows)
-        return Answer(items, final, strategy, degraded), engine.version
+        sequential = scores["sequential"][candidates]
+        order = np.argsort(-sequential, kind="stable")
+        return Ranked(candidates[order], sequential[order], "retrieval", rows)
 
-    def _candidates(self, scores: dict[str, np.ndarray], mask: np.ndarray) -> np.ndarray:
-        """Union of each generator's top items (allowed by ``mask``), sequential first."""
-        chosen: list[int] = []
-        seen: set[int] = set()
-        for name, depth in self.cfg.generator_depth.items():
-            if name not in scores:
-                continue
-            s = np.where(mask, scores[name], -np.inf)
-            top = np.argpartition(-s, min(depth, len(s) - 1))[:depth]
-            top = top[np.argsort(-s[top], kind="stable")]
-            for i in top.tolist():
-                if np.isfinite(s[i]) and i not in seen:
-                    seen.add(i)
-                    chosen.append(i)
-        return np.asarray(chosen[: self.cfg.candidates], dtype=np.int64)
-
+    @staticmethod
     def _rerank(
-        self,
         engine: Engine,
         user: dict[str, Any],
         history: np.ndarray,
@@ -236,67 +340,73 @@ class Recommender:
         rows: dict[str, dict[str, Any]],
         interest: dict[str, float],
     ) -> np.ndarray:
-        """Order of ``candidates`` by the re-ranker (features built as in training)."""
+        """The re-ranker's scores of ``candidates`` (features built as in training)."""
         n = len(candidates)
-        columns: dict[str, np.ndarray] = {}
-        for name, s in scores.items():
-            columns[f"{name}_score"] = s[candidates]
-            columns[f"{name}_rank"] = _ranks(s, candidates)
-        positions = {int(item): step for step, item in enumerate(history.tolist())}
-        counts = np.bincount(history, minlength=engine.n)
-        columns["times_seen"] = counts[candidates].astype(np.float64)
-        last = len(history) - 1
-        columns["steps_since_seen"] = np.array(
-            [last - positions[c] if c in positions else np.nan for c in candidates.tolist()]
-        )
-        for name in USER_FEATURES:
-            value = user.get(name)
-            columns[name] = np.full(n, float(value) if value is not None else np.nan)
+        at = np.zeros(n, np.int64)
+        columns = scoring.generator_columns(scores, at, candidates)
+        columns |= scoring.history_columns([history], at, candidates)
         ids = engine.item_ids[candidates].tolist()
-        for name in ITEM_FEATURES:
-            values = [(rows.get(i) or {}).get(name) for i in ids]
-            target = f"{name}_item" if f"{name}_item" in engine.features else name
-            columns[target] = np.array([np.nan if v is None else v for v in values], np.float64)
-        categories = engine.categories[candidates]
-        if "category_share" in engine.features:
-            total = user.get("interest_total")
-            share = np.array(
-                [
-                    2.0 ** (interest[c] - total) if c in interest and total is not None else np.nan
-                    for c in categories
-                ]
+        item_values = {
+            name: np.array(
+                [np.nan if (v := (rows.get(i) or {}).get(name)) is None else v for i in ids],
+                np.float64,
             )
-            columns["category_share"] = share
-        if "price_vs_usual" in engine.features:
-            usual = user.get("average_order_value")
-            price = columns.get("price", np.full(n, np.nan))
-            columns["price_vs_usual"] = price / usual if usual else np.full(n, np.nan)
-        matrix = np.column_stack(
-            [columns.get(f, np.full(n, np.nan)).astype(np.float64) for f in engine.features]
-        ).astype(np.float32)
-        scores = engine.ranker.predict(matrix, num_threads=1)
-        return np.argsort(-scores, kind="stable")
+            for name in scoring.ITEM_FEATURES
+        }
+        categories = engine.categories[candidates].tolist()
+        shares = np.array(
+            [np.nan if (v := interest.get(c)) is None else v for c in categories], np.float64
+        )
+        columns |= scoring.shopper_columns(user, item_values, shares, n)
+        matrix = scoring.feature_matrix(columns, engine.features)
+        return np.asarray(engine.ranker.predict(matrix, num_threads=1), np.float64)
 
     def similar(
-        self, engine: Engine, item_id: str, k: int, category: str | None, degraded: list[str]
+        self,
+        engine: Engine,
+        item_id: str,
+        k: int,
+        category: str | None,
+        degraded: list[str],
+        exclude: set[int] | None = None,
     ) -> Answer:
-        """Items similar to ``item_id`` that are in stock."""
-        neighbours, _ = engine.similar(engine.index[item_id])
+        """Items similar to ``item_id`` that are in stock (scores: similarity)."""
+        neighbours, similarity = engine.similar(engine.index[item_id])
         if category is not None:
-            neighbours = neighbours[engine.categories[neighbours] == category]
+            same = engine.categories[neighbours] == category
+            neighbours, similarity = neighbours[same], similarity[same]
         loose = self.rules.model_copy(
             update={"max_per_category": max(k, 1), "exclude_bought_days": 0}
         )
-        items, scores = self._finish(engine, neighbours, k, set(), degraded, loose)
-        return Answer(items, scores, "similar_items", degraded)
+        items, scores = self._finish(
+            engine, neighbours, similarity, k, degraded, exclude=exclude, rules=loose
+        )
+        return self._answer(items, scores, "similar_items", k, degraded, {})
 
     def bought_together(
-        self, engine: Engine, basket: np.ndarray, k: int, degraded: list[str]
+        self,
+        engine: Engine,
+        basket: np.ndarray,
+        k: int,
+        degraded: list[str],
+        exclude: set[int] | None = None,
     ) -> Answer:
-        """Add-ons for a cart: co-purchase rules, then popular items of its categories."""
+        """Add-ons for a cart: co-purchase rules (score 1 + confidence), then popular
+        items of its categories (score below 1)."""
         scores = engine.bought_together(basket)
-        top = np.argsort(-scores, kind="stable")[: self.cfg.candidates]
-        top = top[np.isfinite(scores[top])]
+        top = _top(scores, max(self.cfg.candidates or 0, 100, 3 * k))
         loose = self.rules.model_copy(update={"exclude_bought_days": 0})
-        items, final = self._finish(engine, top, k, set(), degraded, loose)
-        return Answer(items, final, "bought_together", degraded)
+        items, final = self._finish(
+            engine, top, scores[top], k, degraded, exclude=exclude, rules=loose
+        )
+        return self._answer(items, final, "bought_together", k, degraded, {})
+
+
+def _top(scores: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the ``k`` best finite scores, best first (a partial selection)."""
+    k = min(k, len(scores))
+    if k == 0:
+        return np.zeros(0, np.int64)
+    part = np.argpartition(-scores, k - 1)[:k]
+    part = part[np.argsort(-scores[part], kind="stable")]
+    return part[np.isfinite(scores[part])]

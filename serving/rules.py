@@ -22,10 +22,12 @@ class Candidates:
 
     Attributes:
         items: Catalogue positions, best first.
+        item_ids: Item id of each.
         categories: Category name of each.
         in_stock: Whether each is in stock (``True`` when unknown).
         promo: Whether each is on promotion.
-        item_ids: Item id of each.
+        scores: The ranking model's score of each (non-increasing); ``None``: by rank
+            (1 for the first down to 1/n).
     """
 
     items: np.ndarray
@@ -33,18 +35,29 @@ class Candidates:
     categories: list[str]
     in_stock: np.ndarray
     promo: np.ndarray
+    scores: np.ndarray | None = None
 
 
 def apply_rules(
-    ranked: Candidates, rules: BusinessRules, bought: set[int], k: int
+    ranked: Candidates,
+    rules: BusinessRules,
+    bought: set[int],
+    k: int,
+    exclude: set[int] | frozenset[int] = frozenset(),
 ) -> tuple[list[int], list[float]]:
-    """The top ``k`` after the rules, with their final scores (normalised rank + boosts).
+    """The top ``k`` after the rules, with their scores.
+
+    A candidate's score is the model's plus its boosts, a boost counted in units of the
+    candidates' score range (a boost of 1 lifts the last candidate to the first's
+    score). Items the diversity cap moved down take the score of the item above them,
+    so scores never increase down the list.
 
     Args:
         ranked: Candidates, best first.
         rules: The shop's rules.
         bought: Positions the shopper bought recently (excluded when configured).
         k: How many to return.
+        exclude: Positions the caller asked not to show.
 
     Returns:
         Positions into ``ranked.items`` and their scores, best first.
@@ -52,19 +65,26 @@ def apply_rules(
     n = len(ranked.items)
     if n == 0:
         return [], []
-    scores = 1.0 - np.arange(n) / n
+    spread = 1.0  # by rank, scores run from 1 down to 1/n: a boost counts as it is
+    base = 1.0 - np.arange(n) / n
+    if ranked.scores is not None:
+        base = np.asarray(ranked.scores, dtype=np.float64)
+        finite = base[np.isfinite(base)]
+        spread = float(finite.max() - finite.min()) if len(finite) > 1 else 1.0
     boost = np.array(
         [
             rules.promoted_items.get(item, 0.0) + rules.promoted_categories.get(cat, 0.0)
             for item, cat in zip(ranked.item_ids, ranked.categories, strict=True)
         ]
     )
-    scores = scores + boost + rules.promo_flag_boost * ranked.promo
+    scores = base + (boost + rules.promo_flag_boost * ranked.promo) * (spread or 1.0)
     keep = np.ones(n, bool)
     if rules.in_stock_only:
         keep &= ranked.in_stock
     if rules.exclude_bought_days > 0 and bought:
         keep &= ~np.isin(ranked.items, list(bought))
+    if exclude:
+        keep &= ~np.isin(ranked.items, list(exclude))
     order = [int(i) for i in np.argsort(-scores, kind="stable") if keep[i]]
     chosen: list[int] = []
     per_category: dict[str, int] = {}
@@ -79,4 +99,5 @@ def apply_rules(
         else:
             overflow.append(i)
     chosen += overflow[: k - len(chosen)]  # backfill only when diversity leaves gaps
-    return chosen, [float(scores[i]) for i in chosen]
+    final = np.minimum.accumulate(scores[chosen]) if chosen else np.zeros(0)
+    return chosen, [float(s) for s in final]

@@ -121,6 +121,7 @@ def build_state(
     load_challenger: bool | None = None,
     clock: Clock | None = None,
     online_ok: bool | None = None,
+    activity: Any = None,
 ) -> State:
     """Load feeds and models into a new state (parts that fail keep their old copy).
 
@@ -135,6 +136,8 @@ def build_state(
             clock, else the wall clock.
         online_ok: Whether the online store works (default: it is open); ``False``
             adds ``feature_store_unavailable`` to the state's degraded reasons.
+        activity: Recent items through the service by shopper and session
+            (:class:`serving.activity.RecentActivity`); default the previous state's.
     """
     clock = clock or (previous.clock if previous is not None else SystemClock())
     data_dir = cfg.resolved_data_dir()
@@ -169,7 +172,11 @@ def build_state(
     features.categories = sorted(set(shop.categories.values()))
     if features.cached and features.online is not None:
         features.refresh_items()  # the item table is fresh with every new state
-    recommender = Recommender(engines, shop, features, rules, cfg.recommend, purchases, clock)
+    if activity is None and previous is not None:
+        activity = previous.recommender.activity
+    recommender = Recommender(
+        engines, shop, features, rules, cfg.recommend, purchases, clock, activity
+    )
     return State(
         shop=shop,
         engines=engines,

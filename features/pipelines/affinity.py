@@ -11,19 +11,24 @@ from the user features.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import numpy as np
 import polars as pl
 
 from features.config import AffinityConfig
 from features.pipelines.daily import TIMESTAMP, day_of, end_of_day
 
+T = TypeVar("T")
 MAX_CELLS = 20_000_000
 """Largest shopper-day × category block held in memory when ranking categories."""
 
 
-def affinity_share(interest: pl.Expr, interest_total: pl.Expr) -> pl.Expr:
-    """A category's share (0-1) of a shopper's interest, from the two log2 scores."""
-    return pl.lit(2.0).pow(interest - interest_total)
+def affinity_share(interest: T, interest_total: T) -> T:
+    """A category's share (0-1) of a shopper's interest, from the two log2 scores:
+    ``2 ** (interest - interest_total)`` (Polars expressions or NumPy arrays alike, so
+    training and serving compute it the same way)."""
+    return 2.0 ** (interest - interest_total)  # type: ignore[operator, return-value]
 
 
 def _growth(day: pl.Expr, cfg: AffinityConfig) -> pl.Expr:

@@ -89,3 +89,27 @@ def test_recently_bought_is_judged_against_the_clock(tmp_path: Path) -> None:
     clock.advance(days=25)  # the 10-day-old purchases are 35 days old now
     assert recommender._bought(engine, "u1", []) == set()
     store.close()
+
+
+def test_scores_are_the_models_and_never_increase_down_the_answer() -> None:
+    """A demoted item (diversity cap) takes the score of the item above it; a promoted
+    one adds its boost in units of the candidates' score range."""
+    ranked = Candidates(
+        items=np.arange(5),
+        item_ids=[f"i{k}" for k in range(5)],
+        categories=["a", "a", "a", "b", "b"],
+        in_stock=np.ones(5, bool),
+        promo=np.zeros(5),
+        scores=np.array([4.0, 3.0, 2.0, 1.0, 0.0]),
+    )
+    chosen, scores = apply_rules(ranked, BusinessRules(max_per_category=2), set(), k=5)
+    assert chosen == [0, 1, 3, 4, 2]
+    assert scores == [4.0, 3.0, 1.0, 0.0, 0.0], "the model's scores, the demoted one capped"
+    boosted = BusinessRules(promoted_items={"i4": 1.5}, max_per_category=5)
+    chosen, scores = apply_rules(ranked, boosted, set(), k=2)
+    assert chosen == [4, 0] and scores == [6.0, 4.0]
+
+
+def test_excluded_items_are_never_shown() -> None:
+    chosen, _ = apply_rules(_ranked(["a", "b", "c", "d"]), BusinessRules(), set(), 4, {1, 3})
+    assert chosen == [0, 2]

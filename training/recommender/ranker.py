@@ -22,87 +22,116 @@ from features.pipelines.affinity import affinity_share
 from features.training_sets import training_set
 from training.recommender.config import RankerConfig
 from training.recommender.data import Cases, Catalogue
-from training.recommender.metrics import BATCH, Scorer, top_k
+from training.recommender.metrics import BATCH, Scorer
+from training.recommender.scoring import (
+    ITEM_FEATURES,
+    USER_FEATURES,
+    generator_columns,
+    history_columns,
+    item_column,
+    price_vs_usual,
+    retrieve,
+)
 
-USER_FEATURES = (
-    "frequency", "monetary", "recency_days", "average_order_value", "discount_share",
-    "paid_to_base_ratio", "views_30d", "carts_30d", "purchases_30d", "conversion_rate_30d",
-    "tenure_days", "interest_total",
-)  # fmt: skip
-ITEM_FEATURES = (
-    "price", "discount", "promo", "stockout", "on_hand", "days_of_cover", "popularity_rank",
-    "views_7d", "carts_7d", "purchases_30d", "conversion_rate_30d", "age_days", "unit_margin",
-)  # fmt: skip
+__all__ = ["ITEM_FEATURES", "USER_FEATURES", "Ranker", "generate", "history_features"]
 
 
 def generate(generators: dict[str, Scorer], cases: Cases, cfg: RankerConfig) -> pl.DataFrame:
-    """Union of each generator's top items per case, with every generator's score and rank."""
+    """Union of each generator's top items per case, with every generator's score and
+    rank (:func:`training.recommender.scoring.retrieve`, as the service retrieves)."""
     parts = []
     for start in range(0, len(cases.histories), BATCH):
         histories = cases.histories[start : start + BATCH]
         scores = {
             name: np.asarray(g(histories), dtype=np.float64) for name, g in generators.items()
         }
-        chosen = np.concatenate(
-            [top_k(scores[name], n) for name, n in cfg.candidates.items() if name in scores], axis=1
-        )
-        rows = np.repeat(np.arange(len(histories)), chosen.shape[1])
-        frame = pl.DataFrame({"case": rows + start, "item": chosen.ravel()}).unique(
-            maintain_order=True
-        )
-        r, i = frame["case"].to_numpy() - start, frame["item"].to_numpy()
-        columns: dict[str, Any] = {}
-        for name, matrix in scores.items():
-            columns[f"{name}_score"] = matrix[r, i]
-            columns[f"{name}_rank"] = candidate_ranks(matrix, r, i)
+        r, i = retrieve(scores, cfg.candidates)
+        columns = generator_columns(scores, r, i)
+        frame = pl.DataFrame({"case": r + start, "item": i})
         parts.append(frame.with_columns(**{k: pl.Series(v) for k, v in columns.items()}))
     return pl.concat(parts) if parts else pl.DataFrame()
 
 
-def candidate_ranks(scores: np.ndarray, rows: np.ndarray, items: np.ndarray) -> np.ndarray:
-    """0-based rank of each candidate ``(rows[k], items[k])`` among all items of its row
-    by score, ties taking their first place (as the service ranks); ``rows`` ascending.
-    One sort per row, then a binary search per candidate."""
-    ordered = np.sort(-scores, axis=1)
-    starts = np.searchsorted(rows, np.arange(scores.shape[0] + 1))
-    out = np.empty(len(rows), dtype=np.int64)
-    for row in range(scores.shape[0]):
-        part = slice(starts[row], starts[row + 1])
-        out[part] = np.searchsorted(ordered[row], -scores[row, items[part]], side="left")
-    return out
-
-
 def history_features(candidates: pl.DataFrame, cases: Cases) -> pl.DataFrame:
-    """How often and how recently the shopper touched each candidate before the cutoff."""
-    lengths = np.array([len(h) for h in cases.histories], dtype=np.int64)
-    if not lengths.sum():
-        return candidates.with_columns(times_seen=pl.lit(0), steps_since_seen=pl.lit(None))
-    case = np.repeat(np.arange(len(lengths)), lengths)
-    position = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    seen = (
-        pl.DataFrame(
-            {
-                "case": case,
-                "item": np.concatenate(cases.histories),
-                "position": position,
-                "length": np.repeat(lengths, lengths),
-            }
-        )
-        .group_by("case", "item")
-        .agg(
-            times_seen=pl.len().cast(pl.Int64),
-            last=pl.col("position").max(),
-            length=pl.col("length").first(),
-        )
-        .with_columns(
-            steps_since_seen=pl.col("length") - 1 - pl.col("last"),
-            case=pl.col("case").cast(candidates.schema["case"]),
-            item=pl.col("item").cast(candidates.schema["item"]),
-        )
-        .drop("last", "length")
+    """How often and how recently the shopper touched each candidate before the cutoff
+    (:func:`training.recommender.scoring.history_columns`)."""
+    columns = history_columns(
+        cases.histories, candidates["case"].to_numpy(), candidates["item"].to_numpy()
     )
-    return candidates.join(seen, on=["case", "item"], how="left").with_columns(
-        pl.col("times_seen").fill_null(0)
+    return candidates.with_columns(
+        times_seen=pl.Series(columns["times_seen"]),
+        steps_since_seen=pl.Series(columns["steps_since_seen"]).fill_nan(None),
+    )
+
+
+def read_store_features(
+    candidates: pl.DataFrame, cases: Cases, catalogue: Catalogue, store: Any, at: dt.datetime
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Point-in-time features from Feast as of ``at``: the shoppers' (by ``user_id``),
+    the catalogue's items' (by ``item_id``) and each shopper's interest in the
+    categories of their candidates (by ``user_id`` and ``category``)."""
+    stamp = pl.lit(at).cast(pl.Datetime("us", "UTC"))
+    users = pl.DataFrame({"user_id": cases.user_ids}).unique()
+    item_rows = pl.DataFrame({"item_id": catalogue.item_ids})
+    user_feats = training_set(
+        store, users.with_columns(event_timestamp=stamp),
+        [f"user_features:{f}" for f in USER_FEATURES],
+    )  # fmt: skip
+    item_feats = training_set(
+        store, item_rows.with_columns(event_timestamp=stamp),
+        [f"item_features:{f}" for f in ITEM_FEATURES],
+    )  # fmt: skip
+    shoppers = pl.DataFrame({"case": range(len(cases.user_ids)), "user_id": cases.user_ids})
+    categories = pl.DataFrame({"item": range(catalogue.size), "category": catalogue.category_names})
+    pairs = (
+        candidates.select(pl.col("case", "item").cast(pl.Int64))
+        .join(shoppers.with_columns(pl.col("case").cast(pl.Int64)), on="case")
+        .join(categories.with_columns(pl.col("item").cast(pl.Int64)), on="item")
+        .select("user_id", "category")
+        .unique()
+    )
+    interest = training_set(
+        store, pairs.with_columns(event_timestamp=stamp), ["user_category_interest:interest"]
+    )
+    return (
+        user_feats.drop("event_timestamp"),
+        item_feats.drop("event_timestamp"),
+        interest.drop("event_timestamp"),
+    )
+
+
+def join_features(
+    candidates: pl.DataFrame,
+    cases: Cases,
+    catalogue: Catalogue,
+    users: pl.DataFrame,
+    items: pl.DataFrame,
+    interest: pl.DataFrame,
+) -> pl.DataFrame:
+    """The candidate rows with the shoppers' and items' feature values (from
+    :func:`read_store_features`, or the online store's for a parity check), the
+    shopper's category share and the price against their usual spend."""
+    shoppers = pl.DataFrame({"case": range(len(cases.user_ids)), "user_id": cases.user_ids})
+    shoppers = shoppers.with_columns(pl.col("case").cast(candidates.schema["case"]))
+    positions = pl.DataFrame(
+        {
+            "item": range(catalogue.size),
+            "item_id": catalogue.item_ids,
+            "category": catalogue.category_names,
+        }
+    ).with_columns(pl.col("item").cast(candidates.schema["item"]))
+    renamed = items.rename({f: item_column(f) for f in ITEM_FEATURES if f in items.columns})
+    return (
+        candidates.join(shoppers, on="case")
+        .join(positions, on="item")
+        .join(users, on="user_id", how="left")
+        .join(renamed, on="item_id", how="left")
+        .join(interest, on=["user_id", "category"], how="left")
+        .with_columns(
+            category_share=affinity_share(pl.col("interest"), pl.col("interest_total")),
+            price_vs_usual=price_vs_usual(pl.col("price"), pl.col("average_order_value")),
+        )
+        .drop("user_id", "item_id", "category", "interest", "interest_total")
     )
 
 
@@ -110,36 +139,8 @@ def store_features(
     candidates: pl.DataFrame, cases: Cases, catalogue: Catalogue, store: Any, at: dt.datetime
 ) -> pl.DataFrame:
     """Point-in-time features from Feast as of ``at``, joined to the candidate rows."""
-    users = pl.DataFrame({"case": range(len(cases.user_ids)), "user_id": cases.user_ids})
-    users = users.with_columns(pl.col("case").cast(candidates.schema["case"]))
-    items = pl.DataFrame(
-        {
-            "item": range(catalogue.size),
-            "item_id": catalogue.item_ids,
-            "category": catalogue.category_names,
-        }
-    ).with_columns(pl.col("item").cast(candidates.schema["item"]))
-    stamp = pl.lit(at).cast(pl.Datetime("us", "UTC"))
-    user_rows = users.select("user_id").unique().with_columns(event_timestamp=stamp)
-    item_rows = items.select("item_id").with_columns(event_timestamp=stamp)
-    user_feats = training_set(store, user_rows, [f"user_features:{f}" for f in USER_FEATURES])
-    item_feats = training_set(store, item_rows, [f"item_features:{f}" for f in ITEM_FEATURES])
-    rows = (
-        candidates.join(users, on="case")
-        .join(items, on="item")
-        .join(user_feats.drop("event_timestamp"), on="user_id", how="left")
-        .join(item_feats.drop("event_timestamp"), on="item_id", how="left", suffix="_item")
-    )
-    pairs = rows.select("user_id", "category").unique().with_columns(event_timestamp=stamp)
-    interest = training_set(store, pairs, ["user_category_interest:interest"])
-    return (
-        rows.join(interest.drop("event_timestamp"), on=["user_id", "category"], how="left")
-        .with_columns(
-            category_share=affinity_share(pl.col("interest"), pl.col("interest_total")),
-            price_vs_usual=pl.col("price") / pl.col("average_order_value"),
-        )
-        .drop("user_id", "item_id", "category", "interest", "interest_total")
-    )
+    users, items, interest = read_store_features(candidates, cases, catalogue, store, at)
+    return join_features(candidates, cases, catalogue, users, items, interest)
 
 
 def labels(candidates: pl.DataFrame, cases: Cases) -> pl.Series:

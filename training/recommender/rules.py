@@ -22,7 +22,8 @@ class BusinessRules(Settings):
     max_per_category: int = Field(default=3, ge=1)
     """At most this many items of one category in an answer (then backfilled)."""
     promoted_items: dict[str, float] = Field(default_factory=dict)
-    """Item id -> boost added to the item's normalised score (0-1 by rank)."""
+    """Item id -> boost added to the item's score, in units of the candidates' score
+    range (1: from the last candidate's score to the first's)."""
     promoted_categories: dict[str, float] = Field(default_factory=dict)
     """Category -> boost, as above."""
     promo_flag_boost: float = Field(default=0.0, ge=0)
