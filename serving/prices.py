@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +24,46 @@ from serving.schemas import ItemPrice
 from serving.shop import Shop
 
 log = logging.getLogger(__name__)
+Span = tuple[dt.datetime | None, dt.datetime | None]
+Quote = Callable[[list[str], dt.datetime], dict[str, set[float]]]
+"""``quote(items, at) -> item -> prices the service may say for it at that moment``."""
 NO_PUBLISHED_PRICE = "no_published_price"
 EXPERIMENT_CURRENT = "experiment_current_price"
 """Reason of a feed price answered to a pricing experiment's current-price arm."""
+
+
+def _covers(span: Span | None, at: dt.datetime) -> bool:
+    if span is None:
+        return False
+    start, end = span
+    return (start is None or start <= at) and (end is None or at < end)
+
+
+class LedgerView:
+    """The ledger as read once, answering the entries in force at any moment (computed
+    once per span over which they cannot change).
+
+    Args:
+        entries: Every ledger entry in write order.
+        known: Spans already evaluated, with their entries in force per item.
+    """
+
+    def __init__(
+        self, entries: pl.DataFrame, known: list[tuple[Span, dict[str, dict[str, Any]]]]
+    ) -> None:
+        self.entries, self._known = entries, list(known)
+
+    def published(self, at: dt.datetime) -> dict[str, dict[str, Any]]:
+        """The entry in force at ``at`` per item."""
+        from training.pricing.ledger import in_force, unchanged_between
+
+        for span, published in self._known:
+            if _covers(span, at):
+                return published
+        frame = in_force(self.entries, at)
+        published = {row["item_id"]: row for row in frame.iter_rows(named=True)}
+        self._known.append((unchanged_between(self.entries, at), published))
+        return published
 
 
 class PriceBook:
@@ -44,12 +82,6 @@ class PriceBook:
         self._published: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
 
-    def _covers(self, at: dt.datetime) -> bool:
-        if self._span is None:
-            return False
-        start, end = self._span
-        return (start is None or start <= at) and (end is None or at < end)
-
     def published(self, at: dt.datetime) -> dict[str, dict[str, Any]]:
         """The ledger entry in force at ``at`` per item (the ledger re-read when it
         changes, the entries in force when ``at`` leaves the span they hold for)."""
@@ -59,14 +91,52 @@ class PriceBook:
         with self._lock:
             if version != self._version or self._entries is None:
                 self._entries, self._version, self._span = read_ledger(self.data_dir), version, None
-            if not self._covers(at):
+            if not _covers(self._span, at):
                 frame = in_force(self._entries, at)
                 self._published = {row["item_id"]: row for row in frame.iter_rows(named=True)}
                 self._span = unchanged_between(self._entries, at)
             return self._published
 
+    def view(self) -> LedgerView:
+        """The ledger read once (re-read only if it changed) for many moments: one
+        batch of events checks its prices against it, whatever its stamps."""
+        from training.pricing.ledger import ledger_version, read_ledger
+
+        version = ledger_version(self.data_dir)
+        with self._lock:
+            if version != self._version or self._entries is None:
+                self._entries, self._version, self._span = read_ledger(self.data_dir), version, None
+            known = [] if self._span is None else [(self._span, self._published)]
+            return LedgerView(self._entries, known)
+
+    def quoter(self, experiment_items: Callable[[list[str], dt.datetime], frozenset[str]]) -> Quote:
+        """What ``/price`` may say for items at a moment, for a batch of events: the
+        ledger's (else the feed's) price and, for an item in a pricing experiment
+        (``experiment_items(items, at)``), also its feed price (the current-price arm;
+        workers pick experiments up a few seconds apart). The ledger is read once for
+        all the moments asked (a broken ledger: feed prices)."""
+        try:
+            view = self.view()
+        except Exception as exc:  # feed prices only, without asking the ledger again
+            log.warning("published prices unreadable: %s", exc)
+            view = LedgerView(pl.DataFrame(), [((None, None), {})])
+
+        def quote(items: list[str], at: dt.datetime) -> dict[str, set[float]]:
+            arms = experiment_items(items, at)
+            said: dict[str, set[float]] = {}
+            for feed_only in {frozenset(), arms}:
+                for p in self.prices(items, at, feed_only=feed_only, view=view)[0]:
+                    said.setdefault(p.item_id, set()).add(p.price)
+            return said
+
+        return quote
+
     def prices(
-        self, item_ids: list[str], at: dt.datetime, feed_only: frozenset[str] = frozenset()
+        self,
+        item_ids: list[str],
+        at: dt.datetime,
+        feed_only: frozenset[str] = frozenset(),
+        view: LedgerView | None = None,
     ) -> tuple[list[ItemPrice], list[str], list[str]]:
         """Prices of the known items at ``at``, the unknown ids, and degraded reasons.
 
@@ -75,13 +145,15 @@ class PriceBook:
             at: The moment priced (time-zone aware; the service passes its now).
             feed_only: Items that answer their feed price even when a published one
                 exists (the control arm of a pricing experiment: current prices).
+            view: The ledger as read for a batch (:meth:`view`); default: the book's
+                copy, re-read when the ledger changes.
         """
         from training.pricing.ledger import utc
 
         moment = utc(at, "at")  # a naive time is the caller's bug, not a degraded ledger
         degraded: list[str] = []
         try:
-            published = self.published(moment)
+            published = self.published(moment) if view is None else view.published(moment)
         except Exception as exc:  # a broken published file must not stop the feed prices
             log.warning("published prices unreadable: %s", exc)
             published, degraded = {}, ["published_prices_unavailable"]

@@ -11,6 +11,8 @@ import json
 import urllib.error
 import urllib.request
 import uuid
+from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -103,6 +105,52 @@ def test_forged_prices_are_refused() -> None:
     with pytest.raises(InvalidEventError, match="quotes 4 or 5"):
         check_prices(between, quote, 0.01)
     check_prices(pl.DataFrame(forged.filter(pl.col("event_type") == "view")), quote, 0.01)
+
+
+def test_a_batch_reads_the_price_ledger_once(
+    feed_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """500 purchases stamped 500 different moments over two prices in force: the ledger
+    is looked at once for the batch, its prices in force once per span."""
+    from serving.prices import PriceBook
+    from serving.shop import Shop
+    from training.pricing import ledger
+    from training.pricing.actions import publish
+
+    shop = Shop.load(feed_dir)
+    item = next(iter(shop.categories))
+    now = dt.datetime.now(dt.UTC)
+    changed = now - dt.timedelta(hours=1)
+    for price, start in ((9.99, now - dt.timedelta(hours=3)), (8.88, changed)):
+        rows = pl.DataFrame(
+            {"item_id": [item], "price": [price], "was_price": [None], "reasons": [[]]},
+            schema_overrides={"reasons": pl.List(pl.String), "was_price": pl.Float64},
+        )
+        publish(feed_dir, rows, f"p-{price}", "tester", start, valid_from=start)
+    calls: dict[str, int] = {"ledger_version": 0, "read_ledger": 0, "in_force": 0}
+    for name in calls:
+        real = getattr(ledger, name)
+
+        def counted(*args: object, _real: Any = real, _name: str = name) -> Any:
+            calls[_name] += 1
+            return _real(*args)
+
+        monkeypatch.setattr(ledger, name, counted)
+    book = PriceBook(feed_dir, shop)
+    stamps = [now - dt.timedelta(hours=2) + dt.timedelta(seconds=13 * i) for i in range(500)]
+    paid = [9.99 if t < changed else 8.88 for t in stamps]
+    frame = validate_events(
+        [_row(item_id=item, timestamp=t, unit_price=p) for t, p in zip(stamps, paid, strict=True)],
+        None,
+    )
+    check_prices(frame, book.quoter(lambda items, at: frozenset()), 0.01)
+    assert calls == {"ledger_version": 1, "read_ledger": 1, "in_force": 2}, calls
+    forged = frame.with_columns(
+        unit_price=pl.when(pl.int_range(pl.len()) == 499).then(9.99).otherwise("unit_price")
+    )
+    with pytest.raises(InvalidEventError) as caught:
+        check_prices(forged, book.quoter(lambda items, at: frozenset()), 0.01)
+    assert caught.value.field == "events.499.unit_price"
 
 
 # --- against the real server ------------------------------------------------------------
