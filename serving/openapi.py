@@ -94,6 +94,23 @@ RETRY_AFTER = {
 }
 
 
+ANSWER_HEADERS = {
+    "x-bentoml-request-id": {
+        "description": "The answer's ``request_id`` (the body's, yours or a new one); "
+        "answers without one in their body carry BentoML's.",
+        "required": True,
+        "schema": {"type": "string"},
+    },
+    "server-timing": {
+        "description": "``app;dur=<ms>``: the service's time on the request, from its "
+        "arrival to its answer (waiting for a slot under load included).",
+        "required": True,
+        "schema": {"type": "string", "pattern": "^app;dur=[0-9.]+$"},
+    },
+}
+"""Headers of every ``POST`` endpoint's 200 answer (:mod:`serving.headers`)."""
+
+
 def project_version() -> str:
     """The installed package's version (``pyproject.toml`` when not installed)."""
     try:
@@ -186,7 +203,11 @@ def _post_operation(api: Any, components: dict[str, Any]) -> dict[str, Any]:
     response = _schema(_model_of(api.output_spec), components, "serialization")
     summary, description = _summary(api.func.__doc__, api.name)
     responses: dict[str, Any] = {
-        "200": {"description": "The answer.", "content": {"application/json": {"schema": response}}}
+        "200": {
+            "description": "The answer.",
+            "headers": copy.deepcopy(ANSWER_HEADERS),
+            "content": {"application/json": {"schema": response}},
+        }
     }
     if route == "/experiments/report":
         responses["404"] = _error("No experiment of that name (or no experiment store).")
@@ -311,7 +332,10 @@ def build_document(service: Any) -> dict[str, Any]:
                 "`X-API-Key`; `POST /events` needs the ingest key in `X-Ingest-Key`. "
                 "Bodies over `limits.max_body_bytes` get 413, non-JSON bodies 415, invalid "
                 "bodies 422 naming the field; 503 (with `Retry-After`) when overloaded, "
-                "504 past `timeout_seconds`."
+                "504 past `timeout_seconds`. Answers carry `server-timing`; a 200's "
+                "`x-bentoml-request-id` is its body's `request_id`. Browser code on another "
+                "origin may call the service only from the origins of `cors.allow_origins` "
+                "(none by default)."
             ),
             "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"},
         },

@@ -32,9 +32,19 @@ Id = Annotated[
     StringConstraints(min_length=1, max_length=128, strip_whitespace=True, pattern=ID_PATTERN),
 ]
 PageType = Literal["home", "product", "category", "cart", "search", "checkout", "other"]
+Include = Literal["price", "stock"]
+"""What ``include`` may add to each recommended item: its price in force, its stock."""
+ShortReason = Literal["not_enough_candidates", "unknown_category"]
+"""Why an answer has fewer than ``k`` items."""
 
 
-class Strict(BaseModel):
+class Documented(BaseModel):
+    """A body whose fields' docstrings are their descriptions in the OpenAPI document."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+
+class Strict(Documented):
     """Refuses unknown fields."""
 
     model_config = ConfigDict(extra="forbid")
@@ -55,9 +65,11 @@ class Context(Strict):
     """Only items of this category."""
     item_id: Id | None = None
     """The product on a product page."""
+    exclude: list[Id] = Field(default_factory=list, max_length=MAX_ITEMS)
+    """Items not to show (already on the page, hidden by the shopper)."""
 
 
-class Served(BaseModel):
+class Served(Documented):
     """What every recommendation-like answer carries, for attribution."""
 
     request_id: str
@@ -68,12 +80,35 @@ class Served(BaseModel):
     degraded: bool = False
     """True when a model or the feature store was unavailable and a fallback answered."""
     degraded_reasons: list[str] = Field(default_factory=list)
+    unknown: dict[str, list[str]] = Field(default_factory=dict)
+    """Request field -> the values of it the shop does not know (``{"context.category":
+    ["shoes"]}``); empty when every id and category asked is known."""
 
 
-class RecommendedItem(BaseModel):
+class RecommendedItem(Documented):
+    """One recommended item, best first."""
+
     item_id: str
     score: float
+    """The ranking model's score: higher is better, non-increasing down the list and
+    comparable within one answer only (not a probability, not across requests)."""
     category: str | None = None
+    price: float | None = None
+    """With ``include: ["price"]``: the price in force now (what ``/price`` answers)."""
+    in_stock: bool | None = None
+    """With ``include: ["stock"]``: whether the item is available (``true`` when stock
+    is unknown)."""
+
+
+class Listed(Served):
+    """An answer that is a list of items."""
+
+    items: list[RecommendedItem]
+    short_reason: ShortReason | None = None
+    """Why fewer than ``k`` items: ``not_enough_candidates`` (fewer items pass retrieval
+    and the rules — stock, bought recently, per-category cap, ``exclude`` — than ``k``),
+    ``unknown_category`` (the category filter names no category of the shop); ``null``
+    when ``k`` items are returned."""
 
 
 class RecommendRequest(Strict):
@@ -84,12 +119,13 @@ class RecommendRequest(Strict):
     context: Context = Field(default_factory=Context)
     k: int = Field(default=10, ge=1, le=MAX_K)
     model: Literal["champion", "challenger"] = "champion"
+    include: list[Include] = Field(default_factory=list, max_length=2)
+    """Also answer each item's ``price`` in force and/or its availability (``in_stock``)."""
     request_id: Id | None = None
     """The caller's request id; a new one is made when absent."""
 
 
-class RecommendResponse(Served):
-    items: list[RecommendedItem]
+class RecommendResponse(Listed):
     strategy: str
     """``reranked``, ``retrieval`` (no re-ranker), ``popularity`` (cold start),
     ``bought_together`` (cart page), ``similar_items`` (product page)."""
@@ -102,11 +138,10 @@ class SimilarItemsRequest(Strict):
     request_id: Id | None = None
 
 
-class SimilarItemsResponse(Served):
+class SimilarItemsResponse(Listed):
     item_id: str
     known: bool
     """False: the item is not in the model; popular items answer."""
-    items: list[RecommendedItem]
 
 
 class BoughtTogetherRequest(Strict):
@@ -115,8 +150,7 @@ class BoughtTogetherRequest(Strict):
     request_id: Id | None = None
 
 
-class BoughtTogetherResponse(Served):
-    items: list[RecommendedItem]
+class BoughtTogetherResponse(Listed):
     unknown_items: list[str] = Field(default_factory=list)
 
 
@@ -125,7 +159,7 @@ class PriceRequest(Strict):
     request_id: Id | None = None
 
 
-class ItemPrice(BaseModel):
+class ItemPrice(Documented):
     item_id: str
     price: float
     was_price: float | None = None
@@ -156,7 +190,7 @@ class ForecastRequest(Strict):
     request_id: Id | None = None
 
 
-class ForecastPoint(BaseModel):
+class ForecastPoint(Documented):
     location_id: str
     period_start: dt.date
     step: int
@@ -164,7 +198,7 @@ class ForecastPoint(BaseModel):
     quantiles: dict[str, float]
 
 
-class ItemForecast(BaseModel):
+class ItemForecast(Documented):
     item_id: str
     points: list[ForecastPoint]
 
@@ -206,7 +240,7 @@ class EventsRequest(Strict):
     events: list[Event] = Field(min_length=1, max_length=MAX_EVENTS)  # type: ignore[valid-type]
 
 
-class EventsResponse(BaseModel):
+class EventsResponse(Documented):
     accepted: int
     """Events now persisted (new ones)."""
     duplicates: int
@@ -225,7 +259,7 @@ class ExperimentReportRequest(Strict):
     name: Id
 
 
-class ExperimentReportResponse(BaseModel):
+class ExperimentReportResponse(Documented):
     """The experiment's report (the JSON of ``storefront experiments report``)."""
 
     name: str
@@ -238,7 +272,7 @@ class ReloadRequest(Strict):
     load_challenger: bool | None = None
 
 
-class ReloadResponse(BaseModel):
+class ReloadResponse(Documented):
     reloaded: bool
     model_versions: dict[str, str]
     degraded: bool

@@ -19,11 +19,13 @@ from typing import Any
 
 import bentoml
 import polars as pl
+from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import JSONResponse
 
 from serving.config import load_serving_config
 from serving.events import EventStore, InvalidEventError, validate_events
 from serving.experiments import PAGE_SURFACES, Experiments, open_experiment_store
+from serving.headers import AnswerHeadersMiddleware, cors_options
 from serving.online import OnlineHealer, open_online
 from serving.openapi import OpenAPIMiddleware
 from serving.overload import OverloadMiddleware
@@ -40,6 +42,7 @@ from serving.schemas import (
     ExperimentReportResponse,
     ForecastRequest,
     ForecastResponse,
+    ItemPrice,
     PriceRequest,
     PriceResponse,
     RecommendedItem,
@@ -68,6 +71,17 @@ def _refuse(status: int, error: str, fields: list[str]) -> JSONResponse:
 
 def _request_id(given: str | None) -> str:
     return given or uuid.uuid4().hex
+
+
+def _short_reason(count: int, k: int) -> str | None:
+    """Why an answer has ``count`` < ``k`` items (``None`` when it has ``k``): fewer
+    items pass retrieval and the rules than asked."""
+    return None if count >= k else "not_enough_candidates"
+
+
+def _named(**fields: list[str]) -> dict[str, list[str]]:
+    """``unknown``: the request fields with values the shop does not know."""
+    return {name.replace("__", "."): values for name, values in fields.items() if values}
 
 
 @bentoml.asgi_app(PAGES.app, path="/reports")
@@ -181,6 +195,33 @@ class Storefront:
             for i, s in zip(ids, scores, strict=True)
         ]
 
+    @staticmethod
+    def _unknown_items(state: State, items: list[str] | None) -> list[str]:
+        """Those of ``items`` not in the catalogue (order kept, no repeats)."""
+        known = state.shop.categories
+        return list(dict.fromkeys(i for i in items or [] if i not in known))
+
+    @staticmethod
+    def _unknown_category(state: State, category: str | None) -> list[str]:
+        """``[category]`` when the shop has no such category, else ``[]``."""
+        if category is None or not state.shop.categories:
+            return []
+        return [] if category in set(state.shop.categories.values()) else [category]
+
+    def _quote(
+        self, state: State, items: list[str], at: dt.datetime, request_id: str
+    ) -> tuple[list[ItemPrice], list[str], list[str]]:
+        """The prices ``/price`` answers for ``items`` at ``at`` (a pricing experiment's
+        current-price arm: the feed price), logged as the experiments' exposures."""
+        arms = self.experiments.for_items(items, at)
+        current = frozenset(i for i, a in arms.items() if a.setting("pricing_policy") == "current")
+        prices, unknown, degraded = state.prices.prices(items, at, feed_only=current)
+        for quote in prices:
+            if quote.item_id in arms:
+                quote.variant = next(iter(arms[quote.item_id].names().values()))
+        self.experiments.log_prices(request_id, arms, {p.item_id: p.price for p in prices}, at)
+        return prices, unknown, degraded
+
     def _degraded(self, state: State, reasons: list[str]) -> dict[str, Any]:
         model_reasons = [r for r in state.degraded if r.startswith(("champion", "challenger"))]
         every = sorted(set(reasons) | set(model_reasons))
@@ -198,32 +239,78 @@ class Storefront:
         arms = self.experiments.for_shopper(ctx.page_type, body.user_id, body.session_id, at)
         alias = arms.setting("model_alias") or body.model
         failed = False
+        rec = state.recommender
         try:
             if arms.setting("strategy") == "popularity":
-                answer, version = state.recommender.popular(body.k, ctx.category, []), None
+                answer, version = rec.popular(body.k, ctx.category, [], ctx.exclude), None
             else:
-                answer, version = state.recommender.recommend(
-                    unit, body.k, ctx.page_type, ctx.cart_items, ctx.category, ctx.item_id, alias
-                )
+                answer, version = rec.recommend(
+                    body.user_id, body.k, ctx.page_type, ctx.cart_items, ctx.category,
+                    ctx.item_id, alias, exclude=ctx.exclude, session_id=body.session_id,
+                )  # fmt: skip
         except Exception:
             log.exception("recommend failed for %s; popular items answer", self.pseudonym(unit))
-            answer, version = (
-                state.recommender.popular(body.k, ctx.category, ["error_fallback"]),
-                None,
-            )
-            failed = True
+            answer = rec.popular(body.k, ctx.category, ["error_fallback"], ctx.exclude)
+            version, failed = None, True
         self.experiments.log_recommendation(
             served["request_id"], PAGE_SURFACES.get(ctx.page_type, ctx.page_type), arms,
             answer.items, at, (time.perf_counter() - started) * 1000, failed,
         )  # fmt: skip
+        items = self._items(state, answer.items, answer.scores)
+        degraded = list(answer.degraded)
+        if body.include:
+            degraded += self._include(state, items, set(body.include), at, served["request_id"])
         return RecommendResponse(
             **served,
             variants=arms.names(),
-            items=self._items(state, answer.items, answer.scores),
+            items=items,
             strategy=answer.strategy,
+            short_reason=answer.short_reason,
+            unknown=self._context_unknown(state, ctx, answer.unknown),
             model_versions=self._versions(state, version, alias),
-            **self._degraded(state, answer.degraded),
+            **self._degraded(state, degraded),
         )
+
+    def _context_unknown(
+        self, state: State, ctx: Any, found: dict[str, list[str]]
+    ) -> dict[str, list[str]]:
+        """What of the context the shop does not know: the recommender's findings and
+        the catalogue's (every field, whichever path answered)."""
+        unknown = _named(
+            context__category=self._unknown_category(state, ctx.category),
+            context__item_id=self._unknown_items(state, [ctx.item_id] if ctx.item_id else []),
+            context__cart_items=self._unknown_items(state, ctx.cart_items),
+            context__exclude=self._unknown_items(state, ctx.exclude),
+        )
+        for name, values in found.items():
+            unknown[name] = list(dict.fromkeys([*unknown.get(name, []), *values]))
+        return unknown
+
+    def _include(
+        self,
+        state: State,
+        items: list[RecommendedItem],
+        include: set[str],
+        at: dt.datetime,
+        request_id: str,
+    ) -> list[str]:
+        """Fill each item's price in force and/or availability; degraded reasons."""
+        ids = [i.item_id for i in items]
+        degraded: list[str] = []
+        if "price" in include and ids:
+            prices, _, degraded = self._quote(state, ids, at, request_id)
+            quoted = {p.item_id: p.price for p in prices}
+            for item in items:
+                item.price = quoted.get(item.item_id)
+        if "stock" in include and ids:
+            try:
+                stock = state.recommender.availability(ids)
+            except Exception:
+                log.warning("availability unknown", exc_info=True)
+                stock, degraded = {}, [*degraded, "stock_unavailable"]
+            for item in items:
+                item.in_stock = stock.get(item.item_id)
+        return degraded
 
     @bentoml.api(route="/similar_items")
     def similar_items(self, body: SimilarItemsRequest, /) -> SimilarItemsResponse:
@@ -234,21 +321,27 @@ class Storefront:
         degraded: list[str] = []
         engine = rec.engine("champion", degraded)
         known = engine is not None and body.item_id in engine.index
+        unknown_category = self._unknown_category(state, body.category)
+        category = None if unknown_category else body.category  # not applied, named
         try:
             if known and engine is not None:
-                answer = rec.similar(engine, body.item_id, body.k, body.category, degraded)
+                answer = rec.similar(engine, body.item_id, body.k, category, degraded)
             else:
                 answer = rec.popular(
-                    body.k, body.category or state.shop.categories.get(body.item_id), degraded
+                    body.k, category or state.shop.categories.get(body.item_id), degraded
                 )
         except Exception:
             log.exception("similar_items failed")
-            answer = rec.popular(body.k, body.category, ["error_fallback"])
+            answer = rec.popular(body.k, category, ["error_fallback"])
         return SimilarItemsResponse(
             **served,
             item_id=body.item_id,
             known=known,
             items=self._items(state, answer.items, answer.scores),
+            short_reason=_short_reason(len(answer.items), body.k),
+            unknown=_named(
+                item_id=self._unknown_items(state, [body.item_id]), category=unknown_category
+            ),
             model_versions=self._versions(state, engine.version if engine else None),
             **self._degraded(state, answer.degraded),
         )
@@ -280,6 +373,8 @@ class Storefront:
         return BoughtTogetherResponse(
             **served,
             items=self._items(state, answer.items, answer.scores),
+            short_reason=_short_reason(len(answer.items), body.k),
+            unknown=_named(cart_items=self._unknown_items(state, body.cart_items)),
             unknown_items=unknown,
             model_versions=self._versions(state, engine.version if engine else None),
             **self._degraded(state, answer.degraded),
@@ -292,18 +387,11 @@ class Storefront:
         state = self.state
         at = state.clock.now()
         served = self._served(body.request_id)
-        arms = self.experiments.for_items(body.item_ids, at)
-        current = frozenset(i for i, a in arms.items() if a.setting("pricing_policy") == "current")
-        prices, unknown, degraded = state.prices.prices(body.item_ids, at, feed_only=current)
-        for quote in prices:
-            if quote.item_id in arms:
-                quote.variant = next(iter(arms[quote.item_id].names().values()))
-        self.experiments.log_prices(
-            served["request_id"], arms, {p.item_id: p.price for p in prices}, at
-        )
+        prices, unknown, degraded = self._quote(state, body.item_ids, at, served["request_id"])
         return PriceResponse(
             **served,
             prices=prices,
+            unknown=_named(item_ids=list(dict.fromkeys(unknown))),
             unknown_items=unknown,
             degraded=bool(degraded),
             degraded_reasons=degraded,
@@ -313,12 +401,20 @@ class Storefront:
     def forecast(self, body: ForecastRequest, /) -> ForecastResponse:
         """Demand forecasts per item for the next ``horizon`` periods, with quantiles."""
         state = self.state
+        quantiles = list(body.quantiles)
         found, unknown, horizon, degraded = state.forecasts.forecast(
-            body.item_ids, body.horizon, list(body.quantiles), body.location_id
+            body.item_ids, body.horizon, quantiles, body.location_id
         )
+        location: list[str] = []
+        if body.location_id is not None and unknown and not found and not degraded:
+            # no forecast at all there: the location is what is unknown when the items
+            # have forecasts elsewhere
+            elsewhere = state.forecasts.forecast(unknown, 1, quantiles, None)[0]
+            location = [body.location_id] if elsewhere else []
         return ForecastResponse(
             **self._served(body.request_id),
             forecasts=found,
+            unknown=_named(item_ids=list(dict.fromkeys(unknown)), location_id=location),
             unknown_items=unknown,
             horizon=horizon,
             degraded=bool(degraded),
@@ -374,20 +470,13 @@ class Storefront:
         settings = self.cfg.events
         skew = dt.timedelta(seconds=settings.max_future_seconds)
 
-        def quote(items: list[str], at: dt.datetime) -> dict[str, set[float]]:
-            """What /price may say at ``at``: the ledger's (else feed) price, and for an
-            item in a pricing experiment also its feed price (the current-price arm;
-            workers pick experiments up a few seconds apart)."""
-            arms = frozenset(self.experiments.for_items(items, at))
-            said: dict[str, set[float]] = {}
-            for feed_only in {frozenset(), arms}:
-                for p in state.prices.prices(items, at, feed_only=feed_only)[0]:
-                    said.setdefault(p.item_id, set()).add(p.price)
-            return said
+        def in_experiments(items: list[str], at: dt.datetime) -> frozenset[str]:
+            return frozenset(self.experiments.for_items(items, at))
 
         try:
             frame = validate_events(rows, known, state.clock.now(), skew, Bounds.of(settings))
-            if settings.price_tolerance is not None:
+            if settings.price_tolerance is not None:  # the ledger read once for the batch
+                quote = state.prices.quoter(in_experiments)
                 check_prices(frame, quote, settings.price_tolerance)
         except InvalidEventError as exc:
             return _refuse(422, f"invalid request: {exc.field}: {exc.reason}", [exc.field])  # type: ignore[return-value]
@@ -479,6 +568,10 @@ class Storefront:
         )
 
 
+if (cors := cors_options(CONFIG.cors)) is not None:  # outermost: answers preflights
+    Storefront.add_asgi_middleware(CORSMiddleware, **cors)
+# the body's request id in x-bentoml-request-id, server-timing on every answer
+Storefront.add_asgi_middleware(AnswerHeadersMiddleware)
 Storefront.add_asgi_middleware(
     GuardMiddleware,
     max_body_bytes=CONFIG.limits.max_body_bytes,
