@@ -7,7 +7,9 @@ position ``r`` with chance ``examine_decay ** r``, a look is a ``view`` carrying
 answer's request id (a click on the recommendation), and it turns into an add-to-cart
 and a purchase with the truth's chances. For pricing, every item's price is asked each
 day and its sales are drawn from the truth's demand at that price. Every event goes back
-through ``/events``, so the service attributes it like real traffic.
+through ``/events``, so the service attributes it like real traffic. Every call goes
+through the service's typed client (:class:`serving.client.StorefrontClient`; a plain
+``post(path, body)`` function is wrapped in one).
 
 Beside the sampled events, the expected value of every outcome under the truth is kept
 per variant: the lift the truth implies for the answers actually served, to hold the
@@ -26,12 +28,18 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
+from serving.client import Post, StorefrontClient
 from simulator.truth import GroundTruth
 from storefront.config import Settings
 
-Post = Callable[[str, dict[str, Any]], dict[str, Any]]
-"""``post(path, body) -> answer``: one call to the service."""
+Service = StorefrontClient | Post
+"""The service: its typed client, or a ``post(path, body) -> answer`` function."""
 MAX_BATCH = 500
+
+
+def _client(service: Service) -> StorefrontClient:
+    """``service`` as a typed client."""
+    return service if isinstance(service, StorefrontClient) else StorefrontClient.over(service)
 
 
 class TrafficConfig(Settings):
@@ -77,16 +85,16 @@ class Quotes:
     purchase or add-to-cart carries the price the shopper was shown (the service refuses
     any other, ``events.price_tolerance``)."""
 
-    def __init__(self, post: Post, fallback: Callable[[str], float]) -> None:
-        self.post, self.fallback, self.known = post, fallback, {}
+    def __init__(self, service: Service, fallback: Callable[[str], float]) -> None:
+        self.client, self.fallback, self.known = _client(service), fallback, {}
 
     def __call__(self, items: list[str]) -> np.ndarray:
         """The quoted price of each item (its ``fallback`` when the service has none)."""
         missing = list(dict.fromkeys(i for i in items if i not in self.known))
         for start in range(0, len(missing), 100):
             chunk = missing[start : start + 100]
-            for quote in self.post("/price", {"item_ids": chunk})["prices"]:
-                self.known[quote["item_id"]] = float(quote["price"])
+            for quote in self.client.price(chunk).prices:
+                self.known[quote.item_id] = float(quote.price)
             for item in chunk:
                 self.known.setdefault(item, self.fallback(item))
         return np.array([self.known[i] for i in items], dtype=float)
@@ -95,12 +103,11 @@ class Quotes:
 class EventSender:
     """Buffers events and posts them to ``/events`` in batches."""
 
-    def __init__(self, post: Post) -> None:
-        self.post, self.buffer, self.sent = post, [], 0
+    def __init__(self, service: Service) -> None:
+        self.client, self.buffer, self.sent = _client(service), [], 0
 
     def add(self, **event: Any) -> None:
         """Queue one event (sent when the batch is full, or on :meth:`flush`)."""
-        event["timestamp"] = event["timestamp"].isoformat()
         self.buffer.append({"event_id": uuid.uuid4().hex, **event})
         if len(self.buffer) >= MAX_BATCH:
             self.flush()
@@ -109,14 +116,16 @@ class EventSender:
         """Send what is queued; raises if the service did not store all of it."""
         if not self.buffer:
             return
-        answer = self.post("/events", {"events": self.buffer})
-        if answer.get("accepted", 0) + answer.get("duplicates", 0) != len(self.buffer):
+        answer = self.client.events(self.buffer)
+        if answer.accepted + answer.duplicates != len(self.buffer):
             raise RuntimeError(f"/events stored {answer} of {len(self.buffer)} events")
         self.sent += len(self.buffer)
         self.buffer = []
 
 
-def home_feed(post: Post, truth: GroundTruth, experiment: str, cfg: TrafficConfig) -> Expected:
+def home_feed(
+    service: Service, truth: GroundTruth, experiment: str, cfg: TrafficConfig
+) -> Expected:
     """Shoppers visit the home feed (events stamped with the moment of the visit, so they
     never reach into another test's window); returns the truth's expected conversion per
     variant (the chance a shopper buys at least once from what they were shown)."""
@@ -125,16 +134,16 @@ def home_feed(post: Post, truth: GroundTruth, experiment: str, cfg: TrafficConfi
     weights = w.activity / w.activity.sum()
     shoppers = rng.choice(len(w.user_ids), size=cfg.shoppers, replace=False, p=weights)
     examine = cfg.examine_decay ** np.arange(cfg.k)
-    sender, expected = EventSender(post), Expected()
-    quotes = Quotes(post, lambda item: float(w.base_price[truth.item_index(item)]))
+    client = _client(service)
+    sender, expected = EventSender(client), Expected()
+    quotes = Quotes(client, lambda item: float(w.base_price[truth.item_index(item)]))
     no_purchase: dict[tuple[str, str], float] = defaultdict(lambda: 1.0)
     sessions = _session_ids(cfg.seed)
     for u in np.repeat(shoppers, cfg.visits_per_shopper):
         user, session = str(w.user_ids[u]), next(sessions)
         moment = dt.datetime.now(dt.UTC)
-        answer = post("/recommend", {"user_id": user, "session_id": session, "k": cfg.k,
-                                     "context": {"page_type": "home"}})  # fmt: skip
-        variant, items = answer["variants"].get(experiment), [i["item_id"] for i in answer["items"]]
+        answer = client.recommend(user_id=user, session_id=session, k=cfg.k, page_type="home")
+        variant, items = answer.variants.get(experiment), [i.item_id for i in answer.items]
         if variant is None or not items:
             continue
         prices = quotes(items)  # what the shopper is shown
@@ -151,7 +160,7 @@ def home_feed(post: Post, truth: GroundTruth, experiment: str, cfg: TrafficConfi
                     sender.add(user_id=user, session_id=session, item_id=item, event_type=kind,
                                timestamp=moment + dt.timedelta(milliseconds=10 * k + 1),
                                quantity=1, unit_price=float(prices[k]),
-                               request_id=answer["request_id"])  # fmt: skip
+                               request_id=answer.request_id)  # fmt: skip
     sender.flush()
     expected.events = sender.sent
     for (variant, _), none in no_purchase.items():
@@ -186,7 +195,7 @@ def _sell(
 
 
 def pricing(
-    post: Post,
+    service: Service,
     truth: GroundTruth,
     cfg: TrafficConfig,
     start: dt.date,
@@ -202,7 +211,7 @@ def pricing(
     was served.
 
     Args:
-        post: Calls the service.
+        service: The service's client (or a ``post`` function).
         truth: The simulated shop.
         cfg: Items, days, seed.
         start: First simulated day of the test.
@@ -219,7 +228,8 @@ def pricing(
     rng = np.random.default_rng(cfg.seed + 1)
     w = truth.world
     items = [str(i) for i in w.item_ids[: cfg.pricing_items]]
-    sender, expected = EventSender(post), Expected()
+    client = _client(service)
+    sender, expected = EventSender(client), Expected()
     now = dt.datetime.now(dt.UTC)
     current = next(iter(policies.values()))
     for day in range(cfg.pre_days):
@@ -234,13 +244,13 @@ def pricing(
     for day in range(cfg.pricing_days):
         date = start + dt.timedelta(days=day)
         for chunk in range(0, len(items), 100):
-            answer = post("/price", {"item_ids": items[chunk : chunk + 100]})
+            answer = client.price(items[chunk : chunk + 100])
             served = dt.datetime.now(dt.UTC)
-            for quote in answer["prices"]:
-                variant = quote.get("variant")
+            for quote in answer.prices:
+                variant = quote.variant
                 if variant is None:
                     continue
-                item, price = quote["item_id"], float(quote["price"])
+                item, price = quote.item_id, float(quote.price)
                 mean = float(truth.demand(item, price, date))
                 expected.units[variant].add(item)
                 expected.value[variant] += (
