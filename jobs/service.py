@@ -70,6 +70,14 @@ def ingest_key(data_dir: Path) -> str | None:
     return found or None
 
 
+def instance_home(data_dir: Path, port: int) -> Path:
+    """BentoML's home of the service on ``port`` (``state/serving/instances/<port>``):
+    its Prometheus multiprocess folder lies there, so two services on one host never
+    share (BentoML empties that folder when a service starts, and ``/metrics`` sums
+    every file in it)."""
+    return workspace(data_dir).serving / "instances" / str(port)
+
+
 def start_service(
     data_dir: Path,
     port: int,
@@ -79,8 +87,9 @@ def start_service(
     keys: ServiceKeys | None = None,
 ) -> subprocess.Popen:
     """``storefront serve`` on 127.0.0.1:``port`` in its own process group (serving YAML
-    ``config`` if given, the ``keys`` in its environment), its output in ``log``; returns
-    once ``/readyz`` answers.
+    ``config`` if given, the ``keys`` in its environment, its own BentoML home and so its
+    own ``/metrics``: :func:`instance_home`), its output in ``log``; returns once
+    ``/readyz`` answers.
 
     Raises:
         RuntimeError: It exited or was not ready in time (the log's tail says why).
@@ -88,10 +97,13 @@ def start_service(
     log.parent.mkdir(parents=True, exist_ok=True)
     args = [str(STOREFRONT), "serve", "--data-dir", str(data_dir), "--port", str(port)]
     args += ["--config", str(config)] if config else []
+    home = instance_home(data_dir, port)
+    home.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, **(keys.env() if keys else {}), "BENTOML_DO_NOT_TRACK": "True"}
+    env["BENTOML_HOME"] = str(home)
     process = subprocess.Popen(
         args, cwd=PROJECT_ROOT, stdout=log.open("ab"), stderr=subprocess.STDOUT,
-        start_new_session=True,
-        env={**os.environ, **(keys.env() if keys else {}), "BENTOML_DO_NOT_TRACK": "True"},
+        start_new_session=True, env=env,
     )  # fmt: skip
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
