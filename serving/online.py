@@ -14,103 +14,85 @@ log = logging.getLogger(__name__)
 
 
 class LockedOnline:
-    """Serialises calls into the Feast online store (one SQLite connection per store)."""
+    """The service's handle on the online store: reads lock-free, writes serialised.
+
+    Reads go through :class:`features.online.OnlineFeatures`, which gives every request
+    thread its own online-store object (its own SQLite connection), so concurrent
+    requests never queue on a Python lock; a shopper is one
+    :meth:`~features.online.OnlineFeatures.fetch`. ``lock`` serialises only the calls
+    that use the Feast store's own online-store object (pushes of recent activity and
+    :meth:`get_online_features`), which holds one connection.
+    """
 
     def __init__(self, online: Any) -> None:
         self.online, self.store, self.item_columns = online, online.store, online.item_columns
         self.lock = threading.Lock()
+        """Serialises use of the Feast store's own online-store object (writes)."""
         self.path: Path | None = None
         """The SQLite file opened (``None``: another kind of store)."""
         self.identity: tuple[int, int] | None = None
         """``(device, inode)`` of that file when opened."""
 
-    def read_user(self, user_id: str) -> Any:
-        with self.lock:
-            return self.online.read_user(user_id)
+    def read_user(self, user_id: str) -> tuple[dict[str, Any], bool]:
+        """The shopper's features (defaults when unknown) and whether they are known."""
+        return self.online.read_user(user_id)
 
     def read_user_interest(
         self, user_id: str, categories: list[str]
     ) -> tuple[dict[str, Any], bool, dict[str, float | None]]:
         """The shopper's features (as :meth:`features.online.OnlineFeatures.read_user`)
-        and their interest in every category of ``categories``.
+        and their interest in every category of ``categories``, in one store round trip.
 
         Returns:
             The features (defaults when unknown), whether the shopper is known, and the
             interest by category.
         """
-        from feast.type_map import feast_value_type_to_python_type
-
-        from features.online import default_value
-        from features.tables import USER, USER_CATEGORY
-
-        online = self.online
-        rows = {"user_id": [user_id] * len(categories), "category": list(categories)}
-        with self.lock:  # two reads: repeating the shopper on every category row costs more
-            proto = self.store.get_online_features(
-                features=online._user_refs,
-                entity_rows={"user_id": [user_id]},
-                full_feature_names=True,
-            ).proto
-            interest_proto = self.store.get_online_features(
-                features=[f"{USER_CATEGORY.name}:interest"], entity_rows=rows
-            ).proto
-        column = {n: k for k, n in enumerate(proto.metadata.feature_names.val)}
-
-        def first(key: str) -> Any:
-            return feast_value_type_to_python_type(proto.results[column[key]].values[0])
-
-        snapshot = [k for k in online._user_fields if k.startswith(f"{USER.name}__")]
-        known = any(first(k) is not None for k in snapshot)
-        features = {}
-        for key, (name, dtype) in online._user_fields.items():
-            value = first(key)
-            features[name] = value if value is not None else default_value(name, dtype)
-        names = list(interest_proto.metadata.feature_names.val)
-        values = interest_proto.results[names.index("interest")].values
-        interest = {
-            c: feast_value_type_to_python_type(v) for c, v in zip(categories, values, strict=True)
-        }
-        return features, known, interest
+        read = self.online.read_shopper(user_id, categories)
+        return read.features, read.known, read.interest
 
     def read_candidates(
         self, item_ids: list[str], user_id: str | None = None, categories: list[str] | None = None
     ) -> tuple[dict[str, dict[str, float | None]], dict[str, float | None]]:
-        """One Feast read for the candidates: their packed feature vectors (as
+        """One store round trip for the candidates: their packed feature vectors (as
         :meth:`features.online.OnlineFeatures.read_items`, without building a data
         frame) and, given a shopper, their interest in the candidates' categories.
 
         Returns:
             Features of the known items by id, and the interest by category.
         """
+        from features.online import ViewRead
         from features.tables import ITEM_SERVING, USER_CATEGORY
 
-        refs = [f"{ITEM_SERVING.name}:vector"]
-        rows: dict[str, list[str]] = {"item_id": list(item_ids)}
-        if user_id is not None and categories is not None:
-            refs.append(f"{USER_CATEGORY.name}:interest")
-            rows |= {"user_id": [user_id] * len(item_ids), "category": list(categories)}
-        with self.lock:
-            response = self.store.get_online_features(features=refs, entity_rows=rows)
-        names = list(response.proto.metadata.feature_names.val)
-        results = response.proto.results
+        reads = [ViewRead(ITEM_SERVING.name, [(i,) for i in item_ids], ["vector"])]
+        with_user = user_id is not None and categories is not None
+        if with_user:
+            keys = [(user_id, c) for c in categories]
+            reads.append(ViewRead(USER_CATEGORY.name, keys, ["interest"]))
+        rows = self.online.fetch(reads)
+        return self._items(item_ids, rows[0]), self._interest(categories, rows[1:])
+
+    def _items(self, item_ids: list[str], rows: list[Any]) -> dict[str, dict[str, float | None]]:
         columns, width = self.item_columns, len(self.item_columns)
         items: dict[str, dict[str, float | None]] = {}
-        for item, value in zip(item_ids, results[names.index("vector")].values, strict=True):
-            vector = value.double_list_val.val
+        for item, row in zip(item_ids, rows, strict=True):
+            vector = row["vector"].double_list_val.val if row and "vector" in row else ()
             if len(vector) == width:
                 items[item] = {
                     c: (None if v != v else v) for c, v in zip(columns, vector, strict=True)
                 }
-        interest: dict[str, float | None] = {}
-        if "interest" in names:
-            for category, value in zip(
-                categories or [], results[names.index("interest")].values, strict=True
-            ):
-                kind = value.WhichOneof("val")
-                interest[category] = getattr(value, kind) if kind else None
-        return items, interest
+        return items
+
+    @staticmethod
+    def _interest(categories: list[str] | None, rows: list[Any]) -> dict[str, float | None]:
+        from features.online import interest_value
+
+        if not rows:
+            return {}
+        return {c: interest_value(r) for c, r in zip(categories or [], rows[0], strict=True)}
 
     def get_online_features(self, **kwargs: Any) -> Any:
+        """``FeatureStore.get_online_features`` (serialised: the Feast store's own
+        online-store object holds one connection)."""
         with self.lock:
             return self.store.get_online_features(**kwargs)
 

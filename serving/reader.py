@@ -4,6 +4,7 @@ request, not every request (see :class:`Features`)."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -15,16 +16,25 @@ CACHE_SIZE = 50_000
 
 
 class LastGood:
-    """A bounded map of the last good value per key (users' or items' features)."""
+    """A bounded map of the last good value per key (users' or items' features).
+
+    Shared by the request threads without a lock: each step is one atomic dict
+    operation, and one thread's eviction racing another's update only drops an entry.
+    """
 
     def __init__(self, size: int = CACHE_SIZE) -> None:
         self.size, self.data = size, OrderedDict[str, Any]()
 
     def put(self, key: str, value: Any) -> None:
-        self.data[key] = value
-        self.data.move_to_end(key)
-        if len(self.data) > self.size:
-            self.data.popitem(last=False)
+        data = self.data
+        data[key] = value
+        with contextlib.suppress(KeyError):  # evicted by another thread meanwhile
+            data.move_to_end(key)
+        while len(data) > self.size:
+            try:
+                data.popitem(last=False)
+            except KeyError:  # emptied by another thread
+                break
 
     def get(self, key: str) -> Any:
         return self.data.get(key)
@@ -43,7 +53,8 @@ class Features:
     in every category. With 0, each request also reads its candidates (one batch).
 
     Args:
-        online: :class:`serving.online.LockedOnline`, or ``None`` when the store is down.
+        online: :class:`serving.online.LockedOnline` (lock-free reads, safe to share
+            between request threads), or ``None`` when the store is down.
         retry_seconds: How long to skip the store after a failure.
         item_cache_seconds: Age at which the catalogue's item features are re-read.
         categories: Every category of the catalogue (read with the shopper).
