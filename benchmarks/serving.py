@@ -2,13 +2,19 @@
 
 Usage: .venv/bin/python benchmarks/serving.py [--data-dir data/feeds]
        [--rates 50,100,200,400] [--seconds 15] [--warmup 5] [--config serving.yaml]
+       [--profile top.txt]
 Starts ``storefront serve`` as a subprocess (the champion of $MLFLOW_TRACKING_URI or the
 project's mlflow.db, the shop's feature store), then a separate client process sends
 requests at fixed rates whatever the answers do (open loop: a slow answer does not
 slow the sender, and latency counts from the moment a request was due). Shoppers come
 from the shop's events: mostly recent shoppers, some unknown ones, on home, category,
 product and cart pages. Prints a table, then one JSON object as the last line:
-{"rates": [{"rps", "p50_ms", "p95_ms", "p99_ms", "error_rate"}], "max_rps_p99_under_25ms"}.
+{"rates": [{"rps", "p50_ms", "p95_ms", "p99_ms", "error_rate"}], "max_rps_p99_under_25ms",
+"cpus", "load", "worker_cpu_ms_per_request"} (the workers' CPU time over every request
+sent, warm-up included; ``load``: the 1-minute load average before and after; a shared machine
+shows in it). ``--profile FILE`` samples the BentoML worker with py-spy (the thread
+holding the GIL, 100 Hz) while the client runs and writes its top functions (share of
+the samples, inclusive) to FILE, the raw stacks beside it (``FILE.raw``).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import socket
 import subprocess
@@ -32,6 +39,7 @@ from jobs.service import start_service, stop_service
 from storefront.config import default_data_dir
 from storefront.workspace import Workspace
 
+PY_SPY = Path(sys.executable).parent / "py-spy"
 GOAL_MS = 25.0
 TIMEOUT_S = 5.0
 MAX_CONNECTIONS = 64
@@ -162,6 +170,63 @@ def client(
     return [asyncio.run(_run_rate(port, bodies, rate, seconds)) for rate in rates]
 
 
+def worker_pids(server: subprocess.Popen) -> list[int]:
+    """The BentoML worker processes of the service started as ``server``."""
+    import psutil
+
+    children = psutil.Process(server.pid).children(recursive=True)
+    return [c.pid for c in children if "_bentoml_impl.worker" in " ".join(c.cmdline())]
+
+
+def worker_cpu_seconds(server: subprocess.Popen) -> float:
+    """CPU seconds (user + system) the service's workers have used so far."""
+    import psutil
+
+    total = 0.0
+    for pid in worker_pids(server):
+        times = psutil.Process(pid).cpu_times()
+        total += times.user + times.system
+    return total
+
+
+def start_profile(server: subprocess.Popen, raw: Path) -> subprocess.Popen:
+    """py-spy sampling the (first) worker's GIL-holding thread until stopped."""
+    pids = worker_pids(server)
+    if not pids:
+        raise RuntimeError("no BentoML worker process to profile")
+    args = [str(PY_SPY), "record", "--pid", str(pids[0]), "--rate", "100", "--gil"]
+    args += ["--nonblocking", "--format", "raw", "--output", str(raw)]
+    return subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _frame(frame: str) -> str:
+    """``function (file:line)`` → ``function (file)``, the file short."""
+    name, _, where = frame.partition(" (")
+    where = where.rsplit(":", 1)[0].split("site-packages/")[-1]
+    return f"{name} ({where.removeprefix(str(Path(__file__).parent.parent) + '/')})"
+
+
+def top_functions(raw: Path, n: int = 60) -> list[tuple[float, str]]:
+    """The ``n`` functions with most samples (inclusive share) in py-spy raw stacks."""
+    counts: dict[str, int] = {}
+    total = 0
+    for line in raw.read_text().splitlines():
+        stack, _, samples = line.rpartition(" ")
+        total += int(samples)
+        for frame in {_frame(f) for f in stack.split(";")}:
+            counts[frame] = counts.get(frame, 0) + int(samples)
+    ranked = sorted(counts.items(), key=lambda kv: -kv[1])[:n]
+    return [(round(100 * c / max(total, 1), 1), f) for f, c in ranked]
+
+
+def stop_profile(profiler: subprocess.Popen, raw: Path, out: Path) -> None:
+    """Stop py-spy (it writes its samples on SIGINT) and write the top functions."""
+    profiler.send_signal(2)
+    profiler.wait(timeout=60)
+    lines = [f"{share:5.1f}%  {frame}" for share, frame in top_functions(raw)]
+    out.write_text("\n".join(["share of GIL samples (inclusive)", *lines]) + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=default_data_dir())
@@ -169,6 +234,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--warmup", type=float, default=5.0)
     parser.add_argument("--config", type=Path, help="serving YAML (default configs/serving.yaml)")
+    parser.add_argument("--profile", type=Path, help="py-spy the worker: top functions here")
     parser.add_argument("--client-port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--bodies", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -180,8 +246,13 @@ def main() -> None:
     port = free_port()
     tmp = Path(tempfile.mkdtemp(prefix="storefront-serving-bench-"))
     (tmp / "bodies.jsonl").write_bytes(b"\n".join(shoppers(args.data_dir, 5000)))
+    load = [os.getloadavg()[0]]
     server = start_service(args.data_dir, port, tmp / "server.log", config=args.config)
+    profiler, cpu = None, 0.0
     try:
+        cpu = worker_cpu_seconds(server)
+        if args.profile:
+            profiler = start_profile(server, args.profile.with_suffix(".raw"))
         done = subprocess.run(
             [sys.executable, __file__, "--client-port", str(port), "--bodies",
              str(tmp / "bodies.jsonl"), "--rates", args.rates, "--seconds", str(args.seconds),
@@ -191,8 +262,12 @@ def main() -> None:
         if done.returncode != 0:
             raise RuntimeError(f"client failed: {done.stderr[-3000:]}")
         figures = json.loads(done.stdout.strip().splitlines()[-1])
+        cpu = worker_cpu_seconds(server) - cpu
     finally:
+        if profiler is not None:
+            stop_profile(profiler, args.profile.with_suffix(".raw"), args.profile)
         stop_service(server)
+    load.append(os.getloadavg()[0])
     print(f"{'rps':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7}")
     for f in figures:
         cells = (f["p50_ms"], f["p95_ms"], f["p99_ms"])
@@ -203,7 +278,12 @@ def main() -> None:
         )
     good = [f["rps"] for f in figures if f["p99_ms"] <= GOAL_MS and f["error_rate"] == 0]
     rows = [{k: f[k] for k in ("rps", "p50_ms", "p95_ms", "p99_ms", "error_rate")} for f in figures]
-    print(json.dumps({"rates": rows, "max_rps_p99_under_25ms": max(good) if good else None}))
+    best = max(good) if good else None
+    load = [round(x, 2) for x in load]
+    sent = sum(f["requests"] for f in figures) + int(50 * args.warmup)
+    summary = {"rates": rows, "max_rps_p99_under_25ms": best, "cpus": os.cpu_count()}
+    per_request = round(1000 * cpu / max(sent, 1), 2)
+    print(json.dumps(summary | {"load": load, "worker_cpu_ms_per_request": per_request}))
 
 
 if __name__ == "__main__":
