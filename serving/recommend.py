@@ -357,7 +357,7 @@ class Recommender:
         shares = np.array(
             [np.nan if (v := interest.get(c)) is None else v for c in categories], np.float64
         )
-        columns |= scoring.shopper_columns(user, item_values, shares, n)
+        columns |= scoring.shopper_columns(user, item_values, shares, n, taken=columns)
         matrix = scoring.feature_matrix(columns, engine.features)
         return np.asarray(engine.ranker.predict(matrix, num_threads=1), np.float64)
 

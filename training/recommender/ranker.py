@@ -120,7 +120,8 @@ def join_features(
             "category": catalogue.category_names,
         }
     ).with_columns(pl.col("item").cast(candidates.schema["item"]))
-    renamed = items.rename({f: item_column(f) for f in ITEM_FEATURES if f in items.columns})
+    taken = {*candidates.columns, *users.columns}
+    renamed = items.rename({f: item_column(f, taken) for f in ITEM_FEATURES if f in items.columns})
     return (
         candidates.join(shoppers, on="case")
         .join(positions, on="item")

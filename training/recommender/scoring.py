@@ -18,7 +18,7 @@ Arrays are by catalogue position; ``rows`` index the shoppers of a batch (ascend
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import TypeVar
 
 import numpy as np
@@ -41,10 +41,11 @@ ITEM_FEATURES = (
 T = TypeVar("T")
 
 
-def item_column(name: str) -> str:
-    """The re-ranker's column of item feature ``name``: ``<name>_item`` where a shopper
-    feature has the same name (the join's suffix), else the name itself."""
-    return f"{name}_item" if name in USER_FEATURES else name
+def item_column(name: str, taken: Collection[str]) -> str:
+    """The re-ranker's column of item feature ``name``: ``<name>_item`` where the rows
+    already hold a column of that name (a shopper feature such as ``purchases_30d``, or
+    a generator's ``popularity_rank``), else the name itself (the join's suffix)."""
+    return f"{name}_item" if name in taken else name
 
 
 def price_vs_usual(price: T, average_order_value: T) -> T:
@@ -149,6 +150,7 @@ def shopper_columns(
     items: Mapping[str, np.ndarray],
     interest: np.ndarray,
     n: int,
+    taken: Collection[str] = (),
 ) -> dict[str, np.ndarray]:
     """The feature-store columns of ``n`` candidates of one shopper.
 
@@ -157,13 +159,17 @@ def shopper_columns(
         items: Item feature name -> one value per candidate (NaN where unknown).
         interest: The shopper's interest in each candidate's category (NaN: none).
         n: Number of candidates.
+        taken: Columns the rows already hold (generator and history columns): an item
+            feature of the same name is suffixed ``_item`` (:func:`item_column`).
     """
     columns: dict[str, np.ndarray] = {}
     for name in USER_FEATURES:
         value = user.get(name)
         columns[name] = np.full(n, np.nan if value is None else float(value))
+    taken = {*taken, *columns}
     for name in ITEM_FEATURES:
-        columns[item_column(name)] = np.asarray(items.get(name, np.full(n, np.nan)), np.float64)
+        column = item_column(name, taken)
+        columns[column] = np.asarray(items.get(name, np.full(n, np.nan)), np.float64)
     columns["category_share"] = affinity_share(interest, columns["interest_total"])
     columns["price_vs_usual"] = _divide(columns["price"], columns["average_order_value"])
     return columns

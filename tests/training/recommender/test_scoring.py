@@ -46,10 +46,11 @@ def test_shopper_columns_name_and_derive_as_training_joins_them() -> None:
     user = {"average_order_value": 20.0, "interest_total": 3.0, "frequency": None}
     items = {"price": np.array([10.0, 5.0]), "purchases_30d": np.array([7.0, np.nan])}
     interest = np.array([2.0, np.nan])
-    columns = scoring.shopper_columns(user, items, interest, 2)
+    columns = scoring.shopper_columns(user, items, interest, 2, taken={"popularity_rank"})
     assert columns["price_vs_usual"].tolist() == [0.5, 0.25]
     assert columns["category_share"][0] == 0.5 and np.isnan(columns["category_share"][1])
     assert columns["purchases_30d_item"][0] == 7.0, "an item feature a shopper's shares"
+    assert "popularity_rank_item" in columns, "and one a generator's column shares"
     assert np.isnan(columns["purchases_30d"]).all() and np.isnan(columns["frequency"]).all()
     share = pl.DataFrame({"i": [2.0], "t": [3.0]}).select(
         scoring.affinity_share(pl.col("i"), pl.col("t"))
