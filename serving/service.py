@@ -22,6 +22,7 @@ import polars as pl
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import JSONResponse
 
+from serving.activity import RecentActivity
 from serving.config import load_serving_config
 from serving.events import EventStore, InvalidEventError, validate_events
 from serving.experiments import PAGE_SURFACES, Experiments, open_experiment_store
@@ -118,9 +119,13 @@ class Storefront:
         )
         self._push: Any = None
         self._push_store: Any = None
+        self.activity = RecentActivity(
+            self.event_store, max(self.rules.exclude_bought_days, 1.0), now=self.clock.now
+        ).start()  # what shoppers did through the service (every worker's, within ~1 s)
         self.state: State = build_state(
-            self.cfg, self.features, self.rules, self._purchases, clock=self.clock
-        )
+            self.cfg, self.features, self.rules, self._purchases, clock=self.clock,
+            activity=self.activity,
+        )  # fmt: skip
 
         def healed() -> None:  # the store works again: the state stops saying otherwise
             state = self.state
@@ -160,7 +165,7 @@ class Storefront:
         return self.state is not None
 
     def _purchases(self, user_id: str, since: float) -> list[str]:
-        return self.event_store.recent_purchases(user_id, dt.datetime.fromtimestamp(since, dt.UTC))
+        return self.activity.purchases(user_id, since)
 
     def _rebuild(self, load_challenger: bool | None = None) -> State:
         """Build a new state and swap it in (in-flight requests finish on the old one)."""
@@ -486,6 +491,7 @@ class Storefront:
             log.exception("event store write failed; nothing acknowledged")
             return _refuse(503, "event store unavailable; nothing was stored", [])  # type: ignore[return-value]
         self.experiments.log_events(stored.frame)
+        self.activity.record_frame(stored.frame)
         pushed, degraded = True, []
         if self.cfg.events.push_online:
             pushed = self._push_stored(stored)
