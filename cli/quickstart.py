@@ -16,7 +16,7 @@ from cli.inventory import print_alerts
 from cli.pricing import print_ledger, print_proposal
 from cli.train import print_demand, print_elasticity, print_recommender
 from jobs import quickstart
-from jobs.service import stop_service
+from jobs.service import serve_until_stopped
 from storefront.progress import console
 
 
@@ -87,8 +87,5 @@ def quickstart_command(
             served = report
     typer.echo("quickstart done")
     if served is not None:
-        typer.echo("serving until Ctrl-C")
-        try:
-            served.process.wait()
-        except KeyboardInterrupt:
-            stop_service(served.process)
+        typer.echo("serving until Ctrl-C (or SIGTERM)")
+        serve_until_stopped(served.process)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from storefront.config import PROJECT_ROOT
 from storefront.workspace import workspace
@@ -129,3 +131,21 @@ def stop_service(process: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, 9)
             process.wait(timeout=30)
+
+
+def serve_until_stopped(process: subprocess.Popen) -> int:
+    """Wait for the service; Ctrl-C (SIGINT) or SIGTERM (``kill``, systemd's stop) stops
+    it with its workers before returning (it runs in its own session, so a signal to
+    the caller alone would leave it running). Returns the service's exit code."""
+
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        return process.wait()
+    except KeyboardInterrupt:
+        stop_service(process)
+        return process.returncode
+    finally:
+        signal.signal(signal.SIGTERM, previous)
