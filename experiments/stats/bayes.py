@@ -36,7 +36,11 @@ def beta_chance_to_beat(
 def normal_chance_to_beat(
     control: ArrayLike, var_control: ArrayLike, treatment: ArrayLike, var_treatment: ArrayLike
 ) -> Any:
-    """P(treatment > control) under normal posteriors centred on the estimates."""
+    """P(treatment > control) under normal posteriors centred on the estimates; with no
+    uncertainty at all (both variances 0) it is 1, 0 or ½ as the estimates compare."""
     diff = np.asarray(treatment, float) - np.asarray(control, float)
     se = np.sqrt(np.asarray(var_control, float) + np.asarray(var_treatment, float))
-    return stats.norm.cdf(diff / se)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        certain = np.where(diff == 0, 0.0, np.sign(diff) * np.inf)
+        z = np.where(se > 0, diff / np.where(se > 0, se, 1.0), certain)
+    return stats.norm.cdf(z)

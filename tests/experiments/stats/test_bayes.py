@@ -22,3 +22,11 @@ def test_a_clear_winner_is_near_certain_and_seeded() -> None:
 def test_impossible_counts_are_refused() -> None:
     with pytest.raises(ValueError, match="treatment:"):
         beta_chance_to_beat((1, 10), (11, 10))
+
+
+def test_normal_chance_without_uncertainty_is_decided_by_the_estimates() -> None:
+    """A short test whose arms have no variance yet (zero standard error) answers
+    1, 0 or 1/2 instead of dividing by zero."""
+    assert normal_chance_to_beat(1.0, 0.0, 2.0, 0.0) == 1.0
+    assert normal_chance_to_beat(2.0, 0.0, 1.0, 0.0) == 0.0
+    assert normal_chance_to_beat(1.0, 0.0, 1.0, 0.0) == 0.5
