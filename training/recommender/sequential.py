@@ -209,24 +209,36 @@ class SequentialRecommender:
             self.model.load_state_dict(best_state)
         return self
 
+    def _eval(self) -> None:
+        if self.model.training:  # switching every module costs more than a short pass
+            self.model.eval()
+
     @torch.no_grad()
     def item_embeddings(self) -> np.ndarray:
         """One vector per catalogue item (for serving and similar items)."""
-        self.model.eval()
+        self._eval()
         return self.model.item_vectors()[1:].numpy()
 
     @torch.no_grad()
-    def user_embeddings(self, histories: list[np.ndarray]) -> np.ndarray:
-        """The encoder's state after each history (its last item)."""
-        self.model.eval()
+    def user_embeddings(
+        self, histories: list[np.ndarray], vectors: torch.Tensor | None = None
+    ) -> np.ndarray:
+        """The encoder's state after each history (its last item); ``vectors``: the
+        token vectors if already computed."""
+        self._eval()
         folded = [h[np.r_[True, h[1:] != h[:-1]]] if len(h) else h for h in histories]
         longest = max((len(h) for h in folded), default=1)
         tokens = _left_pad(folded, max(1, min(self.cfg.max_length, longest)))
         tokens[tokens.sum(dim=1) == 0, -1] = 1  # keep empty rows finite; scored by fallback
-        return self.model(tokens, self.model.item_vectors())[:, -1].numpy()
+        vectors = self.model.item_vectors() if vectors is None else vectors
+        return self.model(tokens, vectors)[:, -1].numpy()
 
+    @torch.no_grad()
     def score(self, histories: list[np.ndarray]) -> np.ndarray:
-        scores = self.user_embeddings(histories) @ self.item_embeddings().T
+        """Every item's score after each history (the fallback's for empty ones)."""
+        self._eval()
+        vectors = self.model.item_vectors()
+        scores = self.user_embeddings(histories, vectors) @ vectors[1:].numpy().T
         empty = np.array([len(h) == 0 for h in histories])
         if empty.any():
             scores[empty] = self.fallback([histories[i] for i in np.flatnonzero(empty)])
