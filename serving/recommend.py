@@ -346,13 +346,12 @@ class Recommender:
         columns = scoring.generator_columns(scores, at, candidates)
         columns |= scoring.history_columns([history], at, candidates)
         ids = engine.item_ids[candidates].tolist()
-        item_values = {
-            name: np.array(
-                [np.nan if (v := (rows.get(i) or {}).get(name)) is None else v for i in ids],
-                np.float64,
-            )
-            for name in scoring.ITEM_FEATURES
-        }
+        empty: dict[str, Any] = {}
+        table = np.array(  # None -> NaN
+            [[(rows.get(i) or empty).get(f) for f in scoring.ITEM_FEATURES] for i in ids],
+            dtype=np.float64,
+        ).reshape(n, len(scoring.ITEM_FEATURES))
+        item_values = dict(zip(scoring.ITEM_FEATURES, table.T, strict=True))
         categories = engine.categories[candidates].tolist()
         shares = np.array(
             [np.nan if (v := interest.get(c)) is None else v for c in categories], np.float64
