@@ -121,10 +121,6 @@ def test_the_request_id_is_one_in_header_and_body(shop: StorefrontClient) -> Non
     assert TIMING.match(shop.last_headers["server-timing"]), "errors are timed too"
 
 
-@pytest.mark.xfail(
-    reason="needs serving.activity's RecentActivity fed by /events (being wired in)",
-    strict=False,
-)
 def test_a_session_s_events_personalise_an_anonymous_visitor(
     shop: StorefrontClient, trained_shop: TrainedShop
 ) -> None:
