@@ -91,7 +91,8 @@ class RecommendedItem(Documented):
     item_id: str
     score: float
     """The ranking model's score: higher is better, non-increasing down the list and
-    comparable within one answer only (not a probability, not across requests)."""
+    comparable within one answer only (not a rank position, not a probability, not
+    across requests)."""
     category: str | None = None
     price: float | None = None
     """With ``include: ["price"]``: the price in force now (what ``/price`` answers)."""
@@ -104,6 +105,7 @@ class Listed(Served):
     """An answer that is a list of items."""
 
     items: list[RecommendedItem]
+    """At most ``k`` items, best first (fewer: ``short_reason`` says why)."""
     short_reason: ShortReason | None = None
     """Why fewer than ``k`` items: ``not_enough_candidates`` (fewer items pass retrieval
     and the rules — stock, bought recently, per-category cap, ``exclude`` — than ``k``),

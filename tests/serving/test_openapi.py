@@ -133,3 +133,38 @@ def test_api_page_has_no_third_party_script(server: Server) -> None:
             assert not re.match(r"^(https?:)?//", source), source  # same host only
             assert get(server.base, source)[0] == 200, source
         assert "/docs.json" in page
+
+
+def _schema(document: dict[str, Any], ref: dict[str, Any]) -> dict[str, Any]:
+    """The component a ``$ref`` (possibly inside ``anyOf`` with null) points to."""
+    target = ref.get("$ref") or next(r["$ref"] for r in ref["anyOf"] if "$ref" in r)
+    return document["components"]["schemas"][target.rsplit("/", 1)[1]]
+
+
+def test_the_answer_fields_and_headers_are_documented(document: dict[str, Any]) -> None:
+    """What a storefront relies on (issue 14) is in the document, with a description."""
+    posts = _posts(document)
+    for path, op in posts.items():
+        headers = op["responses"]["200"]["headers"]
+        assert {"x-bentoml-request-id", "server-timing"} <= set(headers), path
+        assert all(h["required"] and h["description"] for h in headers.values()), path
+    recommend = posts["/recommend"]
+    request = _schema(document, recommend["requestBody"]["content"]["application/json"]["schema"])
+    context = _schema(document, request["properties"]["context"])
+    assert request["properties"]["include"]["items"]["enum"] == ["price", "stock"]
+    assert context["properties"]["exclude"]["description"]
+    answer = _schema(
+        document, recommend["responses"]["200"]["content"]["application/json"]["schema"]
+    )
+    for name in ("short_reason", "unknown", "items"):
+        assert answer["properties"][name]["description"], name
+    assert set(answer["properties"]["short_reason"]["anyOf"][0]["enum"]) == {
+        "not_enough_candidates", "unknown_category",
+    }  # fmt: skip
+    item = _schema(document, answer["properties"]["items"]["items"])
+    for name in ("score", "price", "in_stock"):
+        assert item["properties"][name]["description"], name
+    assert "rank" in item["properties"]["score"]["description"]
+    for path in ("/similar_items", "/bought_together", "/price", "/forecast"):
+        schema = posts[path]["responses"]["200"]["content"]["application/json"]["schema"]
+        assert "unknown" in _schema(document, schema)["properties"], path
