@@ -42,8 +42,14 @@ INGEST_PATHS = ("/events",)
 EXAMPLES: dict[str, dict[str, Any]] = {
     "/recommend": {
         "user_id": "u-1001",
-        "context": {"page_type": "product", "item_id": "i-42", "cart_items": ["i-7"]},
+        "context": {
+            "page_type": "product",
+            "item_id": "i-42",
+            "cart_items": ["i-7"],
+            "exclude": ["i-9"],
+        },
         "k": 10,
+        "include": ["price", "stock"],
     },
     "/similar_items": {"item_id": "i-42", "k": 10},
     "/bought_together": {"cart_items": ["i-7", "i-42"], "k": 5},
