@@ -10,7 +10,8 @@ from typing import Annotated
 import typer
 
 from cli.common import DataDir, app
-from storefront.config import PROJECT_ROOT
+from jobs.service import instance_home
+from storefront.config import PROJECT_ROOT, default_data_dir
 
 SERVICE = "serving.service:Storefront"
 
@@ -41,6 +42,9 @@ def serve(
         os.environ["STOREFRONT_SERVING_CONFIG"] = str(config.resolve())
     for name in ("POLARS_MAX_THREADS", "OMP_NUM_THREADS"):  # small requests: no thread pools
         os.environ.setdefault(name, "1")
+    home = instance_home((data_dir or default_data_dir()).resolve(), port)
+    home.mkdir(parents=True, exist_ok=True)  # its own /metrics folder (see instance_home)
+    os.environ.setdefault("BENTOML_HOME", str(home))
     typer.echo(f"serving on http://{host}:{port} (OpenAPI: /docs.json); Ctrl-C stops it")
     sys.stdout.flush()
     args = [sys.executable, "-m", "bentoml", "serve", SERVICE, "--host", host, "--port", str(port)]
