@@ -10,6 +10,7 @@ serves Postgres in the scale profile.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
 import threading
 from collections.abc import Callable, Sequence
@@ -37,6 +38,47 @@ EVENTS_TABLE = sa.Table(
     sa.Index("events_user_type_time", "user_id", "event_type", "timestamp"),
 )
 COLUMNS = [c.name for c in EVENTS.columns]
+log = logging.getLogger(__name__)
+
+
+def add_missing_columns(engine: sa.Engine) -> list[str]:
+    """Bring an events table created by an earlier version up to the contract's columns.
+
+    The store is a user's data: a column the contract gained since (e.g. ``order_id``,
+    ``return_reason``) is added with ``ALTER TABLE ... ADD COLUMN`` (logged), and every
+    stored row keeps its values (the new column is null for them).
+
+    Args:
+        engine: The event database (SQLite or PostgreSQL), its ``events`` table created.
+
+    Returns:
+        The names of the columns added (empty when the table was up to date).
+
+    Raises:
+        RuntimeError: A missing column cannot be null, so old rows could not hold it.
+    """
+    present = {c["name"] for c in sa.inspect(engine).get_columns(EVENTS_TABLE.name)}
+    missing = [c for c in EVENTS_TABLE.columns if c.name not in present]
+    for column in missing:
+        if not column.nullable:
+            raise RuntimeError(
+                f"the events table lacks the required column {column.name!r}; "
+                "stored rows cannot be given a value for it"
+            )
+    preparer = engine.dialect.identifier_preparer
+    with engine.begin() as conn:
+        for column in missing:
+            sql_type = column.type.compile(dialect=engine.dialect)
+            # PostgreSQL: another service instance may be adding the same column now
+            guard = "IF NOT EXISTS " if engine.dialect.name == "postgresql" else ""
+            conn.execute(
+                sa.text(
+                    f"ALTER TABLE {preparer.quote(EVENTS_TABLE.name)} "
+                    f"ADD COLUMN {guard}{preparer.quote(column.name)} {sql_type}"
+                )
+            )
+            log.info("event store: added column %s (%s) to the events table", column.name, sql_type)
+    return [c.name for c in missing]
 
 
 class InvalidEventError(ValueError):
@@ -198,7 +240,8 @@ def validate_events(
 
 
 PRICED_EVENTS = ("purchase", "add_to_cart")
-"""Event types whose ``unit_price`` must be the price the service quotes."""
+"""Event types whose ``unit_price`` must be the price the service quotes (a return's is
+the amount refunded, not a quote)."""
 Quote = Callable[[list[str], dt.datetime], dict[str, set[float]]]
 """``quote(item_ids, at) -> item -> prices``: the prices ``/price`` may answer for the
 item at ``at`` (the ledger's or feed price; a pricing experiment's arms; items without a
@@ -209,7 +252,9 @@ def check_prices(frame: pl.DataFrame, quote: Quote, tolerance: float) -> None:
     """Purchases and add-to-carts at the price the service quotes for the item at the
     event's moment, within ``tolerance`` (relative): a forged price is refused.
 
-    Items the service has no price for are not checked (there is nothing to compare).
+    Items the service has no price for are not checked (there is nothing to compare), nor
+    are views or returns (a return's ``unit_price`` is the refund per unit, which follows
+    the price once paid, not today's quote).
 
     Raises:
         InvalidEventError: The first forged price, naming ``events.<row>.unit_price``.
@@ -266,6 +311,7 @@ class EventStore:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             sa.event.listen(self.engine, "connect", _sqlite_pragmas(sqlite_synchronous))
         METADATA.create_all(self.engine)
+        self.added_columns = add_missing_columns(self.engine)
         self._lock = threading.Lock()  # one writer per process; SQLite serialises anyway
 
     def _insert(self) -> Any:

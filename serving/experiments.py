@@ -27,6 +27,7 @@ import polars as pl
 
 from experiments.assignment import Assigner, Assignment
 from experiments.config import Experiment, Variant, load_settings
+from experiments.records import EVENT_TYPES as OUTCOME_TYPES
 from experiments.records import Exposure, Outcome
 from experiments.store import ExperimentStore
 
@@ -188,11 +189,12 @@ class Experiments:
 
     def log_events(self, events: pl.DataFrame) -> None:
         """Stored shopper events as outcomes: a view carrying a request id is a click on
-        what was served; purchases carry revenue and, where the cost is known, profit."""
+        what was served; purchases carry revenue and, where the cost is known, profit.
+        Returns are not outcomes of the experiment log (yet): they are left out."""
         if self.store is None or events.is_empty() or not self._current()[1]:
             return
         outcomes = []
-        for e in events.iter_rows(named=True):
+        for e in events.filter(pl.col("event_type").is_in(OUTCOME_TYPES)).iter_rows(named=True):
             kind = "click" if e["event_type"] == "view" and e.get("request_id") else e["event_type"]
             revenue, profit = self._money(kind, e["item_id"], e["unit_price"], e["quantity"])
             outcomes.append(

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import polars as pl
 import sqlalchemy as sa
-from pydantic import AwareDatetime, BaseModel, Field, create_model
+from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, create_model
 
 from storefront.feeds.schemas import Column, FeedSchema, Kind
 
@@ -49,6 +49,9 @@ def _annotation(col: Column, str_type: Any) -> Any:
     """The Python type of one column's values (``None`` not included)."""
     if col.allowed is not None:
         return Literal[col.allowed]  # Literal[("a", "b")] is Literal["a", "b"]
+    if col.kind is Kind.STR and col.max_length is not None:
+        # the column's own bound replaces the one of ``str_type`` (its other rules stay)
+        return Annotated[str_type, StringConstraints(max_length=col.max_length)]
     if col.kind is Kind.STR:
         return str_type
     return _PYTHON_TYPES[col.kind]
@@ -67,7 +70,8 @@ def pydantic_model(
 ) -> type[BaseModel]:
     """A pydantic model of one row of the feed (e.g. a request body), with its rules.
 
-    Strings take ``str_type`` (e.g. a length-bounded id type), categorical columns a
+    Strings take ``str_type`` (e.g. a length-bounded id type; a column's ``max_length``
+    replaces that type's bound), categorical columns a
     ``Literal`` of their allowed values, ``minimum`` becomes ``ge`` (``gt`` when
     ``strict_minimum``), datetimes must be timezone-aware (``AwareDatetime``). Nullable
     and non-required columns are ``X | None`` with default ``None``.
@@ -122,7 +126,8 @@ def sqlalchemy_columns(
 ) -> list[sa.Column[Any]]:
     """SQLAlchemy columns of a table holding the feed's rows (every column, in order).
 
-    Nullability follows the schema; the schema's key columns make the primary key.
+    Nullability follows the schema; the schema's key columns make the primary key. A
+    string column's ``max_length`` is its length unless ``str_lengths`` names it.
 
     Args:
         schema: The feed's schema.
@@ -145,7 +150,7 @@ def sqlalchemy_columns(
     for col in schema.columns:
         sql_type: sa.types.TypeEngine[Any]
         if col.kind is Kind.STR:
-            length = lengths.get(col.name, str_length)
+            length = lengths.get(col.name, col.max_length or str_length)
             too_long = [v for v in col.allowed or () if len(v) > length]
             if too_long:
                 raise ValueError(f"{col.name}: {too_long[0]!r} is longer than {length}")

@@ -11,7 +11,10 @@ from enum import StrEnum
 
 import polars as pl
 
-EVENT_TYPES: tuple[str, ...] = ("view", "add_to_cart", "purchase")
+EVENT_TYPES: tuple[str, ...] = ("view", "add_to_cart", "purchase", "return")
+"""What a shopper can do; a ``return`` gives back units of an earlier purchase."""
+MAX_RETURN_REASON = 200
+"""Longest ``return_reason`` (characters)."""
 
 
 class Kind(StrEnum):
@@ -52,6 +55,7 @@ class Column:
         allowed: The only values allowed, for categorical columns.
         description: What the column holds, in words (carried into the derived forms,
             e.g. the OpenAPI document of ``POST /events``).
+        max_length: Longest value of a string column (characters), if bounded.
     """
 
     name: str
@@ -62,6 +66,7 @@ class Column:
     strict_minimum: bool = False
     allowed: tuple[str, ...] | None = None
     description: str | None = None
+    max_length: int | None = None
 
 
 @dataclass(frozen=True)
@@ -110,20 +115,60 @@ EVENTS = FeedSchema(
         Column("user_id", Kind.STR, description="The shopper."),
         Column("session_id", Kind.STR, description="The shopper's visit."),
         Column("item_id", Kind.STR, description="The item (in the catalog)."),
-        Column("event_type", Kind.STR, allowed=EVENT_TYPES, description="What the shopper did."),
+        Column(
+            "event_type",
+            Kind.STR,
+            allowed=EVENT_TYPES,
+            description=(
+                "What the shopper did: view, add_to_cart, purchase, or return (units of an "
+                "earlier purchase given back)."
+            ),
+        ),
         Column(
             "timestamp",
             Kind.DATETIME,
             description="When it happened; timezone-aware (naive timestamps are refused).",
         ),
-        Column("quantity", Kind.INT, minimum=1, description="Units viewed, carted or bought."),
-        _positive_price("unit_price", description="Price of one unit when it happened."),
+        Column(
+            "quantity",
+            Kind.INT,
+            minimum=1,
+            description="Units viewed, carted or bought; for a return, the units returned.",
+        ),
+        _positive_price(
+            "unit_price",
+            description=(
+                "Price of one unit when it happened; for a return, the amount refunded per "
+                "unit returned."
+            ),
+        ),
         Column(
             "request_id",
             Kind.STR,
             nullable=True,
             required=False,
             description="The recommendation answer that led to the event, if any (attribution).",
+        ),
+        Column(
+            "order_id",
+            Kind.STR,
+            nullable=True,
+            required=False,
+            description=(
+                "The order (purchase) the event belongs to, where known: on a return, the "
+                "order whose units come back; purchases may carry it too."
+            ),
+        ),
+        Column(
+            "return_reason",
+            Kind.STR,
+            nullable=True,
+            required=False,
+            max_length=MAX_RETURN_REASON,
+            description=(
+                f"Why the units were returned (free text, at most {MAX_RETURN_REASON} "
+                "characters), where known; for returns."
+            ),
         ),
     ),
     key=("event_id",),

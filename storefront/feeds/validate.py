@@ -175,6 +175,17 @@ def _check_values(df: pl.DataFrame, col: Column, file: str) -> None:
                 row=bad[0],
                 n_rows=bad[1],
             )
+    if col.max_length is not None and (
+        bad := _first_row(df, expr.str.len_chars() > col.max_length)
+    ):
+        raise FeedValidationError(
+            file,
+            f"value of {df[col.name].str.len_chars()[bad[0]]} characters is longer than "
+            f"{col.max_length}",
+            column=col.name,
+            row=bad[0],
+            n_rows=bad[1],
+        )
     if col.allowed is not None and (bad := _first_row(df, ~expr.is_in(list(col.allowed)))):
         raise FeedValidationError(
             file,

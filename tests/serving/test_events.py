@@ -11,12 +11,14 @@ import threading
 import uuid
 from pathlib import Path
 
+import polars as pl
 import pytest
 import sqlalchemy as sa
 
-from serving.events import EventStore, InvalidEventError, validate_events
+from serving.events import Bounds, EventStore, InvalidEventError, check_prices, validate_events
 from storefront.clock import FrozenClock
 from storefront.config import PROJECT_ROOT
+from storefront.feeds.schemas import MAX_RETURN_REASON
 from tests.serving.client import Server, TrainedShop, call, price_of
 
 
@@ -193,3 +195,95 @@ def test_sigkill_under_load_loses_no_acknowledged_event(
         server.kill(signal.SIGTERM)
     missing = set(acknowledged) - stored
     assert not missing, f"{len(missing)} acknowledged events lost"
+
+
+OLD_EVENTS_TABLE = """
+CREATE TABLE events (
+    event_id VARCHAR(128) NOT NULL,
+    user_id VARCHAR(128) NOT NULL,
+    session_id VARCHAR(128) NOT NULL,
+    item_id VARCHAR(128) NOT NULL,
+    event_type VARCHAR(16) NOT NULL,
+    timestamp DATETIME NOT NULL,
+    quantity INTEGER NOT NULL,
+    unit_price FLOAT NOT NULL,
+    request_id VARCHAR(128),
+    received_at DATETIME NOT NULL,
+    pushed BOOLEAN NOT NULL,
+    PRIMARY KEY (event_id)
+)
+"""
+
+
+def test_an_events_db_of_the_old_layout_keeps_its_rows_and_gains_the_return_columns(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A service upgraded over an existing ``events.db`` (made before returns were in
+    the contract) adds ``order_id`` and ``return_reason`` and loses nothing."""
+    path = tmp_path / "events.db"
+    old = sa.create_engine(f"sqlite:///{path}")
+    with old.begin() as conn:
+        conn.exec_driver_sql(OLD_EVENTS_TABLE)
+        conn.exec_driver_sql(
+            "INSERT INTO events VALUES ('old-1', 'u1', 's1', 'i1', 'purchase', "
+            "'2024-03-01 12:00:00.000000', 2, 9.5, 'r1', '2024-03-01 12:00:01.000000', 0)"
+        )
+    old.dispose()
+    with caplog.at_level("INFO", logger="serving.events"):
+        store = EventStore(f"sqlite:///{path}")
+    assert store.added_columns == ["order_id", "return_reason"]
+    assert "added column order_id" in caplog.text and "added column return_reason" in caplog.text
+    now = dt.datetime.now(dt.UTC)
+    back = _rows(1, event_type="return", order_id="o-7", return_reason="too small")
+    stored = store.append(validate_events([*_rows(1, order_id="o-7"), *back], None, now))
+    assert len(stored.accepted) == 2
+    frame = store.unpushed().sort("timestamp")
+    assert frame["event_id"][0] == "old-1", "the old row is still there"
+    assert frame.row(0, named=True) | {"timestamp": None} == {
+        "event_id": "old-1", "user_id": "u1", "session_id": "s1", "item_id": "i1",
+        "event_type": "purchase", "timestamp": None, "quantity": 2, "unit_price": 9.5,
+        "request_id": "r1", "order_id": None, "return_reason": None,
+    }  # fmt: skip
+    assert frame["timestamp"][0] == dt.datetime(2024, 3, 1, 12, tzinfo=dt.UTC)
+    returned = frame.filter(pl.col("event_type") == "return").row(0, named=True)
+    assert returned["order_id"] == "o-7" and returned["return_reason"] == "too small"
+    store.close()
+    again = EventStore(f"sqlite:///{path}")
+    assert again.added_columns == [] and again.count() == 3, "a second open changes nothing"
+    again.close()
+
+
+def test_returns_obey_the_same_bounds_as_every_event() -> None:
+    now = dt.datetime.now(dt.UTC)
+    bounds = Bounds(max_quantity=10, max_unit_price=100.0)
+    ok = _rows(1, event_type="return", quantity=2, unit_price=9.5, return_reason="damaged")
+    frame = validate_events(ok, None, now, dt.timedelta(minutes=5), bounds)
+    assert frame["event_type"].to_list() == ["return"] and frame["quantity"].to_list() == [2]
+    cases = {
+        "quantity": {"quantity": 11},
+        "unit_price": {"unit_price": 101.0},
+        "timestamp": {"timestamp": now + dt.timedelta(hours=1)},
+        "return_reason": {"return_reason": "x" * (MAX_RETURN_REASON + 1)},
+    }
+    for field, override in cases.items():
+        rows = [*_rows(1), *_rows(1, event_type="return", **override)]
+        with pytest.raises(InvalidEventError) as caught:
+            validate_events(rows, None, now, dt.timedelta(minutes=5), bounds)
+        assert caught.value.field == f"events.1.{field}", field
+    with pytest.raises(InvalidEventError) as caught:
+        validate_events(_rows(2, event_type="return", quantity=0), None)
+    assert caught.value.field == "events.0.quantity"
+
+
+def test_a_returns_refund_is_not_checked_against_the_quoted_price() -> None:
+    now = dt.datetime.now(dt.UTC)
+
+    def quote(items: list[str], at: dt.datetime) -> dict[str, set[float]]:
+        return {"i1": {10.0}}
+
+    refund = validate_events(_rows(1, event_type="return", unit_price=7.0, timestamp=now), None)
+    check_prices(refund, quote, 0.01)  # paid at an earlier price or on promotion: refunded as paid
+    forged = validate_events(_rows(1, unit_price=7.0, timestamp=now), None)
+    with pytest.raises(InvalidEventError) as caught:
+        check_prices(forged, quote, 0.01)
+    assert caught.value.field == "events.0.unit_price"

@@ -113,16 +113,19 @@ def test_the_served_model_is_the_derived_one() -> None:
 
 
 def test_a_new_event_type_reaches_the_model_and_fits_the_table() -> None:
-    """``EVENT_TYPES`` grows (e.g. ``return``): the derived forms follow it."""
-    event_type = dataclasses.replace(EVENTS.column("event_type"), allowed=(*EVENT_TYPES, "return"))
+    """``EVENT_TYPES`` grows (as it did with ``return``): the derived forms follow it."""
+    event_type = dataclasses.replace(
+        EVENTS.column("event_type"), allowed=(*EVENT_TYPES, "exchange")
+    )
     schema = dataclasses.replace(
         EVENTS,
         columns=tuple(event_type if c.name == "event_type" else c for c in EVENTS.columns),
     )
     model = _event_model(schema)
-    assert model.model_validate({**VALID, "event_type": "return"}).model_dump()["event_type"]
+    assert model.model_validate({**VALID, "event_type": "exchange"}).model_dump()["event_type"]
     with pytest.raises(ValidationError):
-        _event_model().model_validate({**VALID, "event_type": "return"})
+        _event_model().model_validate({**VALID, "event_type": "exchange"})
+    assert _event_model().model_validate({**VALID, "event_type": "return"}), "in the contract"
     assert sqlalchemy_columns(schema, str_lengths={"event_type": 16})
     with pytest.raises(ValueError, match="add_to_cart"):
         sqlalchemy_columns(EVENTS, str_lengths={"event_type": 5})
@@ -157,7 +160,8 @@ def test_sqlalchemy_columns_match_the_schema(schema: FeedSchema) -> None:
 def test_sqlalchemy_types_of_the_events_table() -> None:
     columns = {c.name: c for c in sqlalchemy_columns(EVENTS, str_lengths={"event_type": 16})}
     assert columns["event_id"].primary_key and not columns["event_id"].nullable
-    assert [n for n, c in columns.items() if c.nullable] == ["request_id"]
+    nullable = [n for n, c in columns.items() if c.nullable]
+    assert nullable == ["request_id", "order_id", "return_reason"]
     assert columns["event_type"].type.length == 16 and columns["user_id"].type.length == 128
     assert columns["timestamp"].type.timezone is True
     assert type(columns["quantity"].type) is sa.Integer
@@ -180,11 +184,13 @@ def _valid_events_frame() -> pl.DataFrame:
             "user_id": ["u1", "u2"],
             "session_id": ["s1", "s2"],
             "item_id": ["i1", "i2"],
-            "event_type": ["view", "purchase"],
+            "event_type": ["view", "return"],
             "timestamp": [dt.datetime(2025, 6, 1, 12), dt.datetime(2025, 6, 1, 13)],
             "quantity": [1, 3],
             "unit_price": [2, 5],
             "request_id": [None, "r1"],
+            "order_id": [None, "o1"],
+            "return_reason": [None, "damaged"],
         },
         schema_overrides={
             "event_type": pl.Categorical,
@@ -234,3 +240,24 @@ def test_the_served_forms_cover_the_events_schema() -> None:
         assert name in api.Event.model_fields
         assert name in EVENTS_TABLE.c
         assert name in frame.columns
+
+
+@MODELS
+def test_a_return_carries_its_order_and_a_bounded_reason(model: type[BaseModel]) -> None:
+    back = {**VALID, "event_type": "return", "order_id": "o-9", "return_reason": "too big"}
+    event = model.model_validate(back).model_dump()
+    assert event["event_type"] == "return" and event["order_id"] == "o-9"
+    assert event["return_reason"] == "too big"
+    assert model.model_validate(VALID).model_dump()["return_reason"] is None, "optional"
+    limit = EVENTS.column("return_reason").max_length
+    assert limit is not None
+    model.model_validate({**back, "return_reason": "x" * limit})
+    with pytest.raises(ValidationError) as caught:
+        model.model_validate({**back, "return_reason": "x" * (limit + 1)})
+    assert caught.value.errors()[0]["loc"] == ("return_reason",)
+
+
+def test_the_return_reason_column_is_as_long_as_its_bound() -> None:
+    columns = {c.name: c for c in sqlalchemy_columns(EVENTS)}
+    assert columns["return_reason"].type.length == EVENTS.column("return_reason").max_length
+    assert columns["order_id"].nullable and columns["return_reason"].nullable

@@ -12,6 +12,7 @@ import pytest
 
 from simulator import Simulation
 from storefront.feeds import FeedValidationError, read_feeds, validate_feeds, write_feeds
+from storefront.feeds.schemas import MAX_RETURN_REASON
 from storefront.workspace import Workspace
 
 Frames = dict[str, pl.DataFrame]
@@ -39,6 +40,16 @@ def _flag_with(row: int, value: float, dtype: type) -> pl.Expr:
     """The promo flag as numbers, with ``value`` at ``row``."""
     numbers = pl.col("promo").cast(dtype)
     return pl.when(pl.int_range(pl.len()) == row).then(value).otherwise(numbers)
+
+
+def _returns(events: pl.DataFrame, row: int, reason: str) -> pl.DataFrame:
+    """``events`` with ``row`` made a return carrying ``reason`` (others have none)."""
+    at = pl.int_range(pl.len()) == row
+    return events.with_columns(
+        event_type=pl.when(at).then(pl.lit("return")).otherwise("event_type"),
+        order_id=pl.when(at).then(pl.lit("o-1")),
+        return_reason=pl.when(at).then(pl.lit(reason)),
+    )
 
 
 def _prices_as_text(frames: Frames) -> Frames:
@@ -111,6 +122,10 @@ CASES: dict[str, tuple[Callable[[Frames], Frames], str, str | None, int | None, 
     "item not in catalog": (
         lambda f: _set(f, "events", "item_id", 30, "no-such-item"),
         "events.parquet", "item_id", 30, "not in the catalog",
+    ),
+    "return reason too long": (
+        lambda f: _with(f, "events", _returns(f["events"], 12, "x" * (MAX_RETURN_REASON + 1))),
+        "events.parquet", "return_reason", 12, f"longer than {MAX_RETURN_REASON}",
     ),
     "missing user": (
         lambda f: _set(f, "events", "user_id", 8, None),
@@ -235,3 +250,18 @@ def test_flags_with_nulls_are_cast_when_nullable(small_sim: Simulation) -> None:
     clean = validate_feeds({"catalog": frames["catalog"], "sales": sales})["sales"]
     assert clean.schema["feature"] == pl.Boolean
     assert clean["feature"].head(2).to_list() == [True, None]
+
+
+def test_returns_are_events_and_feeds_without_the_return_columns_stay_valid(
+    small_sim: Simulation,
+) -> None:
+    frames = small_sim.feeds.present()
+    events = frames["events"].drop("order_id", "return_reason", strict=False)
+    assert "order_id" not in validate_feeds({**frames, "events": events})["events"].columns
+    returned = _returns(events, 3, "wrong size")
+    clean = validate_feeds({**frames, "events": returned})["events"]
+    row = clean.row(3, named=True)
+    assert row["event_type"] == "return" and row["order_id"] == "o-1"
+    assert row["return_reason"] == "wrong size" and clean["return_reason"].null_count() == (
+        clean.height - 1
+    )
