@@ -33,16 +33,28 @@ class Attributed:
         daily: One row per unit and UTC day with activity: counts and sums of that day.
         meta: One row per unit: variant, segment, first exposure, pre-period covariates.
         mixed_units: Units left out because they were served several variants.
+        minutely: As ``daily``, per unit and UTC minute (column ``minute``): the
+            timeline's looks of a short test (``None``: only daily looks).
+        latencies: One row per exposure with a logged latency: ``variant``,
+            ``served_at``, ``latency_ms`` (for latency budgets; ``None``: none logged).
     """
 
     daily: pl.DataFrame
     meta: pl.DataFrame
     mixed_units: int
+    minutely: pl.DataFrame | None = None
+    latencies: pl.DataFrame | None = None
 
-    def units(self, until: dt.date | None = None) -> pl.DataFrame:
-        """Per-unit totals (up to and including day ``until``: a cumulative look), with
-        derived flags ``converted`` and ``added`` and the pre-period covariates."""
-        daily = self.daily if until is None else self.daily.filter(pl.col("day") <= until)
+    def units(self, until: dt.date | dt.datetime | None = None) -> pl.DataFrame:
+        """Per-unit totals, with derived flags ``converted`` and ``added`` and the
+        pre-period covariates; a cumulative look with ``until``: up to and including
+        that day (a date), or before that moment (a datetime, by the minute)."""
+        if isinstance(until, dt.datetime) and self.minutely is not None:
+            daily = self.minutely.filter(pl.col("minute") < until)
+        elif isinstance(until, dt.datetime):
+            daily = self.daily.filter(pl.col("day") < until.date())
+        else:
+            daily = self.daily if until is None else self.daily.filter(pl.col("day") <= until)
         totals = daily.group_by("unit_id").agg(pl.col([*COUNTS, *SUMS]).sum())
         return totals.join(self.meta, on="unit_id", how="inner").with_columns(
             converted=(pl.col("purchases") > 0).cast(pl.Float64),
@@ -54,6 +66,13 @@ class Attributed:
     def days(self) -> list[dt.date]:
         """The UTC days with any activity, in order."""
         return sorted(self.daily["day"].unique().to_list())
+
+    def span(self) -> tuple[dt.datetime, dt.datetime] | None:
+        """The first and the last minute with activity (exposures or attributed
+        outcomes), UTC; ``None`` without data or without the per-minute frame."""
+        if self.minutely is None or self.minutely.is_empty():
+            return None
+        return self.minutely["minute"].min(), self.minutely["minute"].max()  # type: ignore[return-value]
 
 
 def _unit_key(experiment: Experiment) -> pl.Expr:
@@ -140,8 +159,8 @@ def _pre_period(keyed: pl.DataFrame, meta: pl.DataFrame, days: int) -> pl.DataFr
     )
 
 
-def _exposure_days(served: pl.DataFrame) -> pl.DataFrame:
-    return served.group_by("unit_id", day=pl.col("served_at").dt.date()).agg(
+def _exposure_minutes(served: pl.DataFrame) -> pl.DataFrame:
+    return served.group_by("unit_id", minute=pl.col("served_at").dt.truncate("1m")).agg(
         exposures=pl.len(),
         latency_sum=pl.col("latency_ms").fill_null(0.0).sum(),
         latency_n=pl.col("latency_ms").is_not_null().sum(),
@@ -159,7 +178,7 @@ def attribute(experiment: Experiment, served: pl.DataFrame, outcomes: pl.DataFra
         outcomes: Candidate outcomes (``ExperimentStore.outcomes_frame``).
 
     Returns:
-        Daily per-unit sums and per-unit metadata.
+        Per-unit sums by day and by minute, per-unit metadata, exposure latencies.
     """
     window = dt.timedelta(hours=experiment.attribution_window_hours)
     meta, mixed = unit_meta(served)
@@ -168,18 +187,24 @@ def attribute(experiment: Experiment, served: pl.DataFrame, outcomes: pl.DataFra
     kept = pl.concat(
         [_linked(served, keyed, window), _by_unit(served, keyed, meta, window)], how="vertical"
     )
-    outcome_days = kept.group_by(
-        unit_id=pl.col("owner_id"), day=pl.col("occurred_at").dt.date()
+    outcome_minutes = kept.group_by(
+        unit_id=pl.col("owner_id"), minute=pl.col("occurred_at").dt.truncate("1m")
     ).agg(_outcome_sums(kept))
-    daily = (
-        _exposure_days(served)
-        .join(outcome_days, on=["unit_id", "day"], how="full", coalesce=True)
+    minutely = (
+        _exposure_minutes(served)
+        .join(outcome_minutes, on=["unit_id", "minute"], how="full", coalesce=True)
         .join(meta.select("unit_id"), on="unit_id", how="semi")
         .with_columns(pl.col([*COUNTS, *SUMS]).fill_null(0).cast(pl.Float64))
+        .sort("minute", "unit_id")
+    )
+    daily = (
+        minutely.group_by("unit_id", day=pl.col("minute").dt.date())
+        .agg(pl.col([*COUNTS, *SUMS]).sum())
         .sort("day", "unit_id")
     )
+    latencies = served.select("variant", "served_at", "latency_ms").drop_nulls("latency_ms")
     if experiment.unit == "time_slice" or experiment.pre_period_days == 0:
         meta = meta.with_columns([pl.lit(0.0).alias(c) for c in PRE])
     else:
         meta = _pre_period(keyed, meta, experiment.pre_period_days)
-    return Attributed(daily=daily, meta=meta, mixed_units=mixed)
+    return Attributed(daily, meta, mixed, minutely, latencies)

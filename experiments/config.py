@@ -15,8 +15,9 @@ import math
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from experiments.stats.power import sample_size
 from storefront.config import (
     ConfigError,
     Settings,
@@ -55,6 +56,57 @@ class Variant(Settings):
     pricing_policy: str | None = None
 
 
+class Design(Settings):
+    """The planned sample, as ``storefront experiments size`` computes it from the primary
+    metric's baseline and the smallest relative effect worth detecting.
+
+    The units per variant follow :func:`experiments.stats.power.sample_size` with the
+    experiment's weights and the library's α; the verdict waits for them (unless the
+    always-valid sequential test decides first).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    baseline: float = Field(gt=0)
+    """The control's primary metric: a rate in (0, 1), or a mean with ``sd``."""
+    mde: float
+    """Minimum detectable effect, relative (0.05 = +5%)."""
+    sd: float | None = Field(default=None, gt=0)
+    """Per-unit standard deviation of a mean metric; ``None`` for a rate."""
+    power: float = Field(default=0.8, gt=0, lt=1)
+    """Chance to detect an effect of ``mde``."""
+
+    @model_validator(mode="after")
+    def _sizable(self) -> Design:
+        sample_size(self.baseline, self.mde, sd=self.sd, power=self.power)  # ValueError if not
+        return self
+
+
+class GuardrailBudgets(Settings):
+    """Absolute limits of the service's latency per arm, in milliseconds (e.g.
+    ``latency_p99_ms: 50`` reads "p99 <= 50 ms"). A budgeted latency guardrail is
+    breached only when a treatment's quantile over its exposures exceeds the limit; the
+    relative comparison with the control is still reported, as information."""
+
+    model_config = ConfigDict(frozen=True)
+
+    latency_p50_ms: float | None = Field(default=None, gt=0)
+    """Limit of the median latency."""
+    latency_p95_ms: float | None = Field(default=None, gt=0)
+    """Limit of the 95th-percentile latency."""
+    latency_p99_ms: float | None = Field(default=None, gt=0)
+    """Limit of the 99th-percentile latency."""
+
+    def limits(self) -> dict[str, tuple[float, float]]:
+        """Budget name → (quantile, limit in ms), for the budgets that are set."""
+        quantiles = {"latency_p50_ms": 0.5, "latency_p95_ms": 0.95, "latency_p99_ms": 0.99}
+        return {
+            name: (q, float(limit))
+            for name, q in quantiles.items()
+            if (limit := getattr(self, name)) is not None
+        }
+
+
 class Experiment(Settings):
     """An A/B test. The first variant is the control unless ``control`` names another.
 
@@ -80,6 +132,8 @@ class Experiment(Settings):
     stop: dt.datetime | None = None
     primary_metric: MetricName
     guardrail_metrics: list[MetricName] = Field(default_factory=list)
+    guardrail_budgets: GuardrailBudgets = Field(default_factory=GuardrailBudgets)
+    design: Design | None = None
     attribution_window_hours: float = Field(default=24.0, gt=0)
     pre_period_days: int = Field(default=14, ge=0)
 
@@ -175,6 +229,23 @@ class Experiment(Settings):
     def treatments(self) -> list[str]:
         """Every variant but the control."""
         return [name for name in self.variant_names() if name != self.control]
+
+    def planned_units(self, alpha: float) -> dict[str, int] | None:
+        """Units per variant the ``design`` plans for (``None`` without a design).
+
+        Args:
+            alpha: Two-sided significance level of the test.
+        """
+        if self.design is None:
+            return None
+        d = self.design
+        order = [self.control or "", *self.treatments()]
+        weights = {v.name: v.weight for v in self.variants}
+        planned = sample_size(
+            d.baseline, d.mde, sd=d.sd, alpha=alpha, power=d.power,
+            weights=[weights[name] for name in order],
+        )  # fmt: skip
+        return dict(zip(order, planned.per_variant, strict=True))
 
 
 class ExperimentsSettings(Settings):

@@ -1,5 +1,6 @@
 """An experiment's report: per-variant metrics, lifts with intervals, CUPED, SRM,
-always-valid sequential p-values, chance to beat, a daily timeline and segments.
+always-valid sequential p-values, chance to beat, guardrails (relative or against a
+latency budget), the planned sample, a timeline, segments and the verdict.
 
 :func:`analyse` turns attributed data into a JSON-ready dict; :func:`build_report`
 reads it from the store first; :func:`write_report` writes ``report.json`` and
@@ -19,6 +20,7 @@ import polars as pl
 
 from experiments.attribution import Attributed
 from experiments.config import Experiment, ExperimentsSettings
+from experiments.guardrails import BUDGETED_METRIC, breaches, budget_section
 from experiments.metrics import (
     METRICS,
     available,
@@ -33,6 +35,7 @@ from experiments.stats.lift import from_estimates
 from experiments.stats.sequential import msprt_interval, msprt_p_values
 from experiments.stats.srm import srm_test
 from experiments.store import ExperimentStore
+from experiments.verdict import decide
 
 Advance = Callable[[int], None]
 
@@ -122,30 +125,78 @@ def _look(
     return looks
 
 
+LOOK_WIDTHS: tuple[tuple[str, dt.timedelta], ...] = (
+    ("1m", dt.timedelta(minutes=1)),
+    ("5m", dt.timedelta(minutes=5)),
+    ("15m", dt.timedelta(minutes=15)),
+    ("1h", dt.timedelta(hours=1)),
+    ("1d", dt.timedelta(days=1)),
+)
+"""The timeline's look periods, finest first (polars duration string, length)."""
+MAX_LOOKS = 48
+"""The finest period that cuts the test's span into at most this many looks is used
+(a test of up to two days is looked at by the hour, a longer one by the day)."""
+
+
+def _floor(moment: dt.datetime, width: dt.timedelta) -> dt.datetime:
+    """``moment`` rounded down to a multiple of ``width`` since the epoch (UTC)."""
+    seconds = width.total_seconds()
+    return dt.datetime.fromtimestamp(moment.timestamp() // seconds * seconds, dt.UTC)
+
+
+def look_width(first: dt.datetime, last: dt.datetime) -> tuple[str, dt.timedelta]:
+    """The look period of a test whose activity spans ``first`` … ``last``: minutes for
+    a test of minutes, hours for a one-day test, days for a longer one."""
+    for every, width in LOOK_WIDTHS:
+        if _floor(last, width) - _floor(first, width) < MAX_LOOKS * width:
+            return every, width
+    return LOOK_WIDTHS[-1]
+
+
+def _periods(attributed: Attributed) -> tuple[list[dt.datetime], dt.timedelta]:
+    """The starts of the look periods with activity, and the period's length."""
+    span = attributed.span()
+    if span is None or attributed.minutely is None:  # no per-minute data: daily looks
+        days = [dt.datetime.combine(d, dt.time(), dt.UTC) for d in attributed.days()]
+        return days, dt.timedelta(days=1)
+    every, width = look_width(*span)
+    starts = attributed.minutely["minute"].dt.truncate(every).unique().sort().to_list()
+    return starts, width
+
+
 def timeline(
     experiment: Experiment,
     attributed: Attributed,
     settings: ExperimentsSettings,
     advance: Advance | None = None,
 ) -> dict[str, Any]:
-    """Day by day: the primary metric of the units first exposed that day (a cohort,
-    per variant), the cumulative lift with its interval, and the always-valid (mSPRT)
-    p-value of every look so far."""
+    """Look by look (periods of minutes, hours or days, as the test's span asks, see
+    :func:`look_width`): the primary metric of the units first exposed in that period (a
+    cohort, per variant), the cumulative lift with its interval at the period's end, and
+    the always-valid (mSPRT) p-value of every look so far.
+
+    Returns:
+        ``metric``, ``period_seconds``, ``span`` ([start of the first period, end of the
+        last], ISO), ``looks`` (``start``, ``end``, ``cohort``, ``cumulative``) and
+        ``sequential`` (per treatment).
+    """
     name = experiment.primary_metric
-    everyone = attributed.units().with_columns(entered=pl.col("first_exposure").dt.date())
+    everyone = attributed.units()
+    starts, width = _periods(attributed)
     rows = []
-    for day in attributed.days():
-        cohort = everyone.filter(pl.col("entered") == day)
+    for start in starts:
+        end = start + width
+        cohort = everyone.filter(pl.col("first_exposure") >= start, pl.col("first_exposure") < end)
         values = {
             v: finite(estimate(METRICS[name], arm)[0]) if arm.height else None
             for v, arm in _arms(experiment, cohort).items()
         }
-        cumulative = attributed.units(until=day)
         rows.append(
             {
-                "day": day.isoformat(),
+                "start": start.isoformat(),
+                "end": end.isoformat(),
                 "cohort": values,
-                "cumulative": _look(experiment, cumulative, name, settings),
+                "cumulative": _look(experiment, attributed.units(until=end), name, settings),
             }
         )
         if advance:
@@ -157,13 +208,20 @@ def timeline(
                 look[key] = finite(look[key])
             for key in ("variance", "per_unit_var", "control"):
                 look.pop(key)
-    return {"metric": name, "days": rows, "sequential": sequential}
+    span = [rows[0]["start"], rows[-1]["end"]] if rows else None
+    return {
+        "metric": name,
+        "period_seconds": int(width.total_seconds()),
+        "span": span,
+        "looks": rows,
+        "sequential": sequential,
+    }
 
 
 def _always_valid(
     treatment: str, rows: list[dict[str, Any]], settings: ExperimentsSettings
 ) -> dict[str, Any]:
-    """mSPRT over the daily looks of one treatment: the always-valid p-value, and the
+    """mSPRT over the looks of one treatment: the always-valid p-value, and the
     confidence sequence, absolute and (dividing by the control's estimate, taken as
     known) relative, written into each look as ``always_valid_low`` / ``_high``."""
     looks = [row["cumulative"][treatment] for row in rows]
@@ -204,39 +262,74 @@ def segment_section(
     return rows
 
 
+def design_section(
+    experiment: Experiment, srm: dict[str, Any], settings: ExperimentsSettings
+) -> dict[str, Any] | None:
+    """The planned sample against the units so far (``None`` without a ``design``).
+
+    Returns:
+        ``planned_units`` and ``units`` per variant, ``progress`` (the least advanced
+        arm's share of its plan) and ``reached`` (every arm at its plan).
+    """
+    planned = experiment.planned_units(settings.alpha)
+    if planned is None:
+        return None
+    units = srm["units"]
+    progress = min(units[v] / n for v, n in planned.items())
+    return {
+        "planned_units": planned,
+        "units": units,
+        "progress": progress,
+        "reached": progress >= 1.0,
+    }
+
+
+def _roles(experiment: Experiment) -> dict[str, str]:
+    """Metric → primary, guardrail (listed, or latency under a budget) or secondary."""
+    roles = {experiment.primary_metric: "primary"}
+    guardrails = list(experiment.guardrail_metrics)
+    if experiment.guardrail_budgets.limits():
+        guardrails.append(BUDGETED_METRIC)
+    roles |= {m: "guardrail" for m in guardrails if m not in roles}
+    return roles | {m: "secondary" for m in METRICS if m not in roles}
+
+
 def analyse(
     experiment: Experiment,
     attributed: Attributed,
     settings: ExperimentsSettings,
     advance: Advance | None = None,
 ) -> dict[str, Any]:
-    """The whole report of one experiment as a JSON-ready dict."""
+    """The whole report of one experiment as a JSON-ready dict, its ``verdict``
+    (:func:`experiments.verdict.decide`) included."""
     units = attributed.units()
-    roles = {experiment.primary_metric: "primary"}
-    roles |= {m: "guardrail" for m in experiment.guardrail_metrics if m not in roles}
-    roles |= {m: "secondary" for m in METRICS if m not in roles}
     metrics = {
         name: {"role": role, **metric_section(experiment, units, name, settings)}
-        for name, role in roles.items()
+        for name, role in _roles(experiment).items()
         if available(name, units) or (role == "primary" and units.height)
     }
-    return {
+    budgets = budget_section(experiment, attributed.latencies)
+    if budgets and BUDGETED_METRIC in metrics:
+        metrics[BUDGETED_METRIC]["judged_by_budgets"] = sorted(budgets)
+    found = breaches(experiment, metrics, budgets)
+    srm = srm_section(experiment, units, settings)
+    report = {
         "experiment": json.loads(experiment.model_dump_json()),
         "generated_at": dt.datetime.now(dt.UTC).isoformat(),
         "alpha": settings.alpha,
         "units": units.height,
         "exposures": int(attributed.daily["exposures"].sum()),
         "mixed_units": attributed.mixed_units,
-        "srm": srm_section(experiment, units, settings),
+        "srm": srm,
+        "design": design_section(experiment, srm, settings),
         "metrics": metrics,
-        "guardrails_breached": sorted(
-            name
-            for name, m in metrics.items()
-            if m["role"] == "guardrail" and any(c["harmful"] for c in m["comparisons"].values())
-        ),
+        "guardrail_budgets": budgets,
+        "guardrail_breaches": found,
+        "guardrails_breached": sorted({b["guardrail"] for b in found}),
         "timeline": timeline(experiment, attributed, settings, advance) if units.height else None,
         "segments": segment_section(experiment, units, settings),
     }
+    return report | {"verdict": decide(report).as_dict()}
 
 
 def build_report(

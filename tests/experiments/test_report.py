@@ -33,7 +33,8 @@ def test_a_real_lift_is_found_with_cuped_and_segments(report_of) -> None:
     assert not report["srm"]["flagged"]
     assert {s["segment"] for s in report["segments"]} == {"new", "returning"}
     # 7 days of traffic; purchases an hour after a late exposure spill into an 8th day
-    assert len(report["timeline"]["days"]) == 8
+    assert len(report["timeline"]["looks"]) == 8
+    assert report["timeline"]["period_seconds"] == 86400
     assert report["timeline"]["sequential"]["treatment"]["looks"] == 8
     assert report["metrics"]["latency_ms"]["role"] == "guardrail"
     assert "add_to_cart_rate" not in report["metrics"]  # no add-to-cart events were logged
