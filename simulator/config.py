@@ -8,6 +8,7 @@ from pydantic import Field, model_validator
 
 from storefront.clock import SystemClock
 from storefront.config import Settings
+from storefront.feeds.schemas import MAX_RETURN_REASON
 
 
 class TierConfig(Settings):
@@ -102,6 +103,45 @@ class PricingPolicyConfig(Settings):
     test_period_days: int = Field(default=7, ge=1)
 
 
+RETURN_REASONS = ["wrong size", "damaged", "not as described", "changed mind", "arrived late"]
+
+
+class ReturnsConfig(Settings):
+    """Returns after purchases (``simulator.returns``): a share by category and price."""
+
+    enabled: bool = True
+    rate_range: tuple[float, float] = (0.03, 0.15)
+    """Each category's return probability at its median price, drawn from this range."""
+    category_rates: dict[str, float] = Field(default_factory=dict)
+    """Category name -> return probability at its median price, replacing the drawn one."""
+    price_exponent: float = Field(default=0.5, ge=0)
+    """How the probability rises with price: ``(price / category median) ** exponent``."""
+    max_rate: float = Field(default=0.6, gt=0, le=1)
+    """No purchase is returned with a higher probability."""
+    delay_days: tuple[int, int] = (1, 30)
+    """A return comes this many days (uniform, inclusive) after its purchase."""
+    reasons: list[str] = Field(default_factory=lambda: list(RETURN_REASONS), min_length=1)
+    """The reasons a return names (one drawn uniformly)."""
+
+    @model_validator(mode="after")
+    def _check_ranges(self) -> ReturnsConfig:
+        low, high = self.rate_range
+        if not 0 <= low <= high <= 1:
+            raise ValueError("rate_range must be (low, high) with 0 <= low <= high <= 1")
+        bad = {k: v for k, v in self.category_rates.items() if not 0 <= v <= 1}
+        if bad:
+            name, rate = next(iter(bad.items()))
+            raise ValueError(f"category_rates.{name}: {rate:g} is not a probability (0 to 1)")
+        if not 0 <= self.delay_days[0] <= self.delay_days[1]:
+            raise ValueError("delay_days must be (low, high) with 0 <= low <= high")
+        too_long = [r for r in self.reasons if not 0 < len(r) <= MAX_RETURN_REASON]
+        if too_long:
+            raise ValueError(
+                f"reasons: {too_long[0]!r} must be 1 to {MAX_RETURN_REASON} characters"
+            )
+        return self
+
+
 class SimulationConfig(Settings):
     """Everything the simulator needs; deterministic given ``seed``."""
 
@@ -130,6 +170,7 @@ class SimulationConfig(Settings):
     seasonality: SeasonalityConfig = Field(default_factory=SeasonalityConfig)
     inventory: InventoryConfig = Field(default_factory=InventoryConfig)
     pricing: PricingPolicyConfig = Field(default_factory=PricingPolicyConfig)
+    returns: ReturnsConfig = Field(default_factory=ReturnsConfig)
 
     @model_validator(mode="after")
     def _check_dates(self) -> SimulationConfig:

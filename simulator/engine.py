@@ -10,6 +10,7 @@ import numpy as np
 from simulator.config import SimulationConfig
 from simulator.feeds import build_feeds
 from simulator.policies import PricingPolicy, Replenishment
+from simulator.returns import draw_returns
 from simulator.truth import GroundTruth
 from simulator.world import HOURLY_TRAFFIC, World, build_world, traffic_multiplier
 from storefront.feeds import Feeds
@@ -266,5 +267,6 @@ def simulate(cfg: SimulationConfig, on_day: Callable[[int], None] | None = None)
         _Day(sim, day).run()
         if on_day is not None:
             on_day(day)
-    feeds = build_feeds(cfg, sim.world, _Log.concat(sim.log.events), _Log.concat(sim.log.days))
+    events = draw_returns(cfg, sim.world, _Log.concat(sim.log.events), sim.sessions_so_far)
+    feeds = build_feeds(cfg, sim.world, events, _Log.concat(sim.log.days))
     return Simulation(feeds=feeds, truth=GroundTruth(cfg, sim.world))

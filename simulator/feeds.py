@@ -11,7 +11,7 @@ from simulator.config import SimulationConfig
 from simulator.world import World
 from storefront.feeds import Feeds, validate_feeds
 
-EVENT_TYPES = ("view", "add_to_cart", "purchase")
+EVENT_TYPES = ("view", "add_to_cart", "purchase", "return")
 BRANDS_PER_CATEGORY = 6
 
 
@@ -36,6 +36,14 @@ def _events(cfg: SimulationConfig, world: World, ev: dict[str, np.ndarray]) -> p
         timestamp=_at(cfg, pl.col("second")),
         quantity=pl.col("quantity").cast(pl.Int64),
         unit_price=pl.col("price"),
+        request_id=pl.lit(None, pl.String),
+        # an order is its purchase session: purchases and their returns carry it
+        order_id=pl.when(pl.col("order") >= 0).then(
+            pl.format("o{}", pl.col("order").cast(pl.String).str.zfill(8))
+        ),
+        return_reason=pl.when(pl.col("reason") >= 0).then(
+            pl.Series(cfg.returns.reasons).gather(raw["reason"].clip(0))
+        ),
     )
 
 

@@ -15,6 +15,7 @@ import numpy as np
 import polars as pl
 
 from simulator.config import SimulationConfig
+from simulator.returns import return_probability
 from simulator.world import World, day_index, traffic_multiplier
 from storefront.workspace import workspace
 
@@ -194,8 +195,10 @@ class GroundTruth:
 
     # --- tables -------------------------------------------------------------------------
     def items_frame(self) -> pl.DataFrame:
-        """Per-item truth: category, prices, cost, popularity and the true elasticity."""
+        """Per-item truth: category, prices, cost, popularity, the true elasticity and
+        the probability that a purchase at the base price is returned."""
         w = self.world
+        at_base = return_probability(self.cfg, w, np.arange(len(w.item_ids)), w.base_price)
         return pl.DataFrame(
             {
                 "item_id": w.item_ids,
@@ -207,6 +210,7 @@ class GroundTruth:
                 "category_elasticity": w.category_elasticity[w.item_category],
                 "created_day": w.item_created_day,
                 "price_test": w.item_price_test,
+                "return_rate": at_base if self.cfg.returns.enabled else np.zeros(len(w.item_ids)),
             }
         )
 
