@@ -43,6 +43,10 @@ def _headline(comparison: dict[str, Any], sequential: dict[str, Any]) -> str:
     )
 
 
+def _ms(value: float | None) -> str:
+    return "no latencies" if value is None else f"{value:.3g} ms"
+
+
 def print_simulated(results: dict[str, dict[str, Any]]) -> None:
     """Each simulated experiment's measured lift beside the lift the truth implies."""
     for r in results.values():
@@ -143,16 +147,31 @@ def report_command(
 ) -> None:
     """Analyse an experiment: write report.html and report.json, print the headline."""
     job = experiments.report(name, data_dir, out, db_url, settings)
-    report = job.report
+    for line in report_headline(name, job.report):
+        typer.echo(line)
+    typer.echo(f"wrote {job.html_path} and {job.json_path}")
+
+
+def report_headline(name: str, report: dict[str, Any]) -> list[str]:
+    """The console headline of a report: the verdict first, then each guardrail breach,
+    the units and the SRM test, and the primary metric per treatment."""
+    lines = [f"{name}: {report['verdict']['line']}"]
+    lines += [
+        f"  guardrail breached: {b['treatment']}: {b['text']}"
+        for b in report.get("guardrail_breaches", [])
+    ]
     primary = report["experiment"]["primary_metric"]
     srm = report["srm"]
-    verdict = "no units yet" if srm.get("p_value") is None else f"SRM p = {srm['p_value']:.3g}"
+    test = "no units yet" if srm.get("p_value") is None else f"SRM p = {srm['p_value']:.3g}"
     flag = " FLAGGED: assignment or logging is broken" if srm["flagged"] else ""
-    typer.echo(f"{name}: {report['units']:,} units; {verdict}{flag}")
+    lines.append(f"{report['units']:,} units; {test}{flag}")
     sequential = (report.get("timeline") or {}).get("sequential", {})
     for treatment, c in report["metrics"].get(primary, {}).get("comparisons", {}).items():
-        typer.echo(f"{primary} {treatment}: {_headline(c, sequential.get(treatment, {}))}")
-    typer.echo(f"wrote {job.html_path} and {job.json_path}")
+        lines.append(f"{primary} {treatment}: {_headline(c, sequential.get(treatment, {}))}")
+    for budget_name, budget in (report.get("guardrail_budgets") or {}).items():
+        arms = ", ".join(f"{v} {_ms(a['value'])}" for v, a in budget["per_variant"].items())
+        lines.append(f"{budget_name} (budget {budget['limit_ms']:g} ms): {arms}")
+    return lines
 
 
 @experiments_app.command("simulate")
