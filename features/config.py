@@ -48,6 +48,8 @@ class UserFeatureConfig(Settings):
     segments: list[SegmentRule] = Field(default_factory=_default_segments, min_length=1)
     """Checked in order; the first matching rule names the segment."""
     top_categories: int = Field(default=3, ge=1)
+    return_window_days: int = Field(default=90, ge=1)
+    """``return_rate_{k}d``: units the shopper returned / units bought over this many days."""
 
 
 class AffinityConfig(Settings):
@@ -68,6 +70,8 @@ class ItemFeatureConfig(Settings):
     lowest_price_days: int = Field(default=30, ge=1)
     cover_sales_days: int = Field(default=7, ge=1)
     """Days of cover = on hand / mean daily units over this many days."""
+    return_window_days: int = Field(default=90, ge=1)
+    """``return_rate_{k}d``: units returned / units bought over this many days."""
 
 
 class DemandFeatureConfig(Settings):

@@ -13,6 +13,7 @@ from features.definitions import PUSH_SOURCE
 from features.pipelines.daily import TIMESTAMP
 from features.pipelines.recent import COLUMNS
 from features.tables import RECENT
+from storefront.feeds.schemas import INTERACTION_TYPES
 
 STATE = [c for c in COLUMNS if c not in ("user_id", TIMESTAMP)]
 
@@ -63,11 +64,13 @@ class RecentActivity:
         """Merge validated events into their shoppers' states and push them online.
 
         Args:
-            events: Rows with user_id, session_id, item_id, event_type, timestamp.
+            events: Rows with user_id, session_id, item_id, event_type, timestamp;
+                returns are left out (sending something back is not browsing).
 
         Returns:
             How many shoppers were updated.
         """
+        events = events.filter(pl.col("event_type").is_in(INTERACTION_TYPES))
         if events.is_empty():
             return 0
         ordered = events.sort("timestamp")

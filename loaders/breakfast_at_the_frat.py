@@ -4,7 +4,8 @@ Source (attribution to dunnhumby required; research and education use): a folder
 ``transactions.parquet`` (524,950 rows: 77 stores x 55 products x 156 weeks,
 2009-01-14 -> 2012-01-04, weeks ending on Wednesdays; a sparse panel, not all 660,660
 combinations) and ``products.parquet`` (58 products; three frozen pizzas never sell).
-``stores.parquet`` is not needed for the feeds.
+``stores.parquet`` is not needed for the feeds. A sales panel has no shopper events,
+so no returns either (units are net sales as published).
 
 Drop rules, in order, with the counts measured on the published data:
 

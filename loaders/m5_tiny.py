@@ -2,6 +2,7 @@
 
 Source: ``m5_tiny.parquet``, 535,640 rows = 280 daily series (28 items x 10 stores in
 CA, TX, WI), 2011-01-29 -> 2016-04-24, with weekly sell prices, events and SNAP days.
+A sales panel has no shopper events, so no returns either.
 
 Drop rules, in order, with the counts measured on the published file:
 

@@ -1,25 +1,31 @@
 """UCI Online Retail (Chen, Sain & Guo, 2012) -> events, catalog, prices and daily sales.
 
 Source: 541,909 invoice lines of a UK online gift shop, 2010-12-01 -> 2011-12-09 (UCI
-data set 352, CC BY 4.0). Drop rules, in order (a line counts under the first that
-removes it), with the counts measured on the published file:
+data set 352, CC BY 4.0). Lines of cancellation invoices (``InvoiceNo`` starts with
+``C``, negative quantities: 9,288 lines) are returns; every other line is a purchase.
+Drop rules, in order (a line counts under the first that removes it), with the counts
+measured on the published file:
 
-=====================  ======================================  =======
-reason                 rule                                      lines
-=====================  ======================================  =======
-cancellation           InvoiceNo starts with "C"                 9,288
-non_product_code       StockCode is not a product (see below)    2,495
-non_positive_quantity  Quantity <= 0 (or missing)                1,324
-non_positive_price     UnitPrice <= 0 (or missing)               1,159
-missing_customer       CustomerID missing                      131,388
-=====================  ======================================  =======
+=========================  ==========================================  =======
+reason                     rule                                          lines
+=========================  ==========================================  =======
+non_product_code           StockCode is not a product (see below)        3,080
+non_positive_quantity      a purchase with Quantity <= 0 (or missing)    1,324
+non_negative_cancellation  a cancellation with Quantity >= 0                 0
+non_positive_price         UnitPrice <= 0 (or missing)                   1,159
+missing_customer           CustomerID missing                          131,553
+returned_item_never_sold   a cancellation of an item no kept line sells     19
+=========================  ==========================================  =======
 
-Kept: 396,255 purchase lines (of 541,909), 4,334 customers, 3,657 items, 18,399
-invoices. The README's "about 397,900 lines, 4,338 customers, 3,665 items" is the
-state before the non-product rule (397,884 / 4,338 / 3,665 measured): that rule removes
-1,629 more lines, 8 codes (POST, M, C2, DOT, BANK CHARGES, PADS, 23444, 23702) and 4
-customers who bought nothing else. Stock codes are upper-cased, which merges 112 codes
-written in lower case (e.g. ``85123a`` = ``85123A``). 5,189 kept lines are exact
+Kept: 404,774 events (of 541,909 lines): 396,255 purchase lines (4,334 customers, 3,657
+items, 18,399 invoices) and 8,519 return lines (1,533 customers, 1,897 items, 269,416
+units; 585 cancellation lines are non-product codes such as ``D`` discounts and 165
+have no customer, counted above). The README's "about 397,900 lines, 4,338 customers,
+3,665 items" is the purchases before the non-product rule (397,884 / 4,338 / 3,665
+measured): that rule removes 1,629 more purchase lines, 8 codes (POST, M, C2, DOT, BANK
+CHARGES, PADS, 23444, 23702) and 4 customers who bought nothing else. Stock codes are
+upper-cased, which merges 112 codes written in lower case (e.g. ``85123a`` =
+``85123A``). 5,189 kept lines are exact
 repeats of another line of the same invoice (item, quantity, price, time); they are
 kept, each as its own event.
 
@@ -33,9 +39,15 @@ services too: ``23444`` "Next Day Carriage" and ``23702`` "High Resolution Image
 
 Derived tables:
 
-* events: one purchase per kept line; ``InvoiceDate`` is UK local time, converted
-  Europe/London -> UTC (an hour ambiguous at the autumn change would be read as the
-  earlier, BST, one; the shop has no line between 01:00 and 02:00).
+* events: one event per kept line, a ``purchase``, or for a cancellation line a
+  ``return`` of its units (``quantity`` = -Quantity, ``unit_price`` = the refund per
+  unit); ``order_id`` is the line's invoice number (for a return, the cancellation's
+  own ``C`` number: the data does not say which invoice it cancels); no reasons.
+  ``InvoiceDate`` is UK local time, converted Europe/London -> UTC (an hour ambiguous
+  at the autumn change would be read as the earlier, BST, one; the shop has no line
+  between 01:00 and 02:00).
+* catalog, prices and sales are built from the purchase lines only (sales are gross
+  units sold; returns are in the events).
 * catalog: ``name`` = the item's most frequent description, ``category`` = its last
   purely alphabetic word, lower case (``"WHITE HANGING HEART T-LIGHT HOLDER"`` ->
   ``"holder"``; ``"unknown"`` when there is none), because the data set has no
@@ -75,13 +87,20 @@ def _is_product_code(code: pl.Expr) -> pl.Expr:
     return code.str.contains(r"^[0-9]") & ~code.is_in(list(SERVICE_CODES))
 
 
+def _is_cancellation() -> pl.Expr:
+    """True for the lines of cancellation invoices (``InvoiceNo`` starts with ``C``)."""
+    return pl.col("InvoiceNo").str.starts_with("C")
+
+
 DROP_RULES: tuple[DropRule, ...] = (
-    DropRule("cancellation", ~pl.col("InvoiceNo").str.starts_with("C")),
     DropRule("non_product_code", _is_product_code(pl.col("item_id"))),
-    DropRule("non_positive_quantity", pl.col("Quantity") > 0),
+    DropRule("non_positive_quantity", _is_cancellation() | (pl.col("Quantity") > 0)),
+    DropRule("non_negative_cancellation", ~_is_cancellation() | (pl.col("Quantity") < 0)),
     DropRule("non_positive_price", pl.col("UnitPrice") > 0),
     DropRule("missing_customer", pl.col("CustomerID").is_not_null()),
 )
+RETURN_NOT_SOLD = "returned_item_never_sold"
+"""The last rule: a cancellation of an item no kept line sells (it has no catalogue row)."""
 
 
 def _customer_id(column: pl.Expr, dtype: pl.DataType) -> pl.Expr:
@@ -108,17 +127,21 @@ def read_lines(source: Path) -> pl.LazyFrame:
 
 
 def build_events(lines: pl.DataFrame) -> pl.DataFrame:
-    """One purchase event per kept invoice line, in source order."""
+    """One event per kept invoice line, in source order: a purchase, or a return for a
+    cancellation line (its units positive, the refund per unit its unit price)."""
+    cancelled = _is_cancellation()
     return lines.select(
         pl.format("{}-{}", "InvoiceNo", "row").alias("event_id"),
         "user_id",
         pl.col("InvoiceNo").alias("session_id"),
         "item_id",
-        pl.lit("purchase").alias("event_type"),
+        pl.when(cancelled).then(pl.lit("return")).otherwise(pl.lit("purchase")).alias("event_type"),
         "timestamp",
-        pl.col("Quantity").cast(pl.Int64).alias("quantity"),
+        pl.col("Quantity").abs().cast(pl.Int64).alias("quantity"),
         pl.col("UnitPrice").cast(pl.Float64).alias("unit_price"),
         pl.lit(None, dtype=pl.String).alias("request_id"),
+        pl.col("InvoiceNo").alias("order_id"),
+        pl.lit(None, dtype=pl.String).alias("return_reason"),
     )
 
 
@@ -207,7 +230,7 @@ def load_online_retail(source: Path) -> LoadResult:
         source: Path of ``online_retail.parquet``.
 
     Returns:
-        The four feed tables; ``kept_rows`` counts the purchase events.
+        The four feed tables; ``kept_rows`` counts the events (purchases and returns).
 
     Raises:
         FileNotFoundError: ``source`` does not exist.
@@ -215,12 +238,18 @@ def load_online_retail(source: Path) -> LoadResult:
     raw = read_lines(source)
     source_rows = raw.select(pl.len()).collect().item()
     kept, dropped = apply_drop_rules(raw, DROP_RULES)
-    events = build_events(kept)
-    catalog = build_catalog(kept)
+    sold = kept.filter(~_is_cancellation())
+    catalog = build_catalog(sold)
+    returned = kept.filter(_is_cancellation())
+    known = returned["item_id"].is_in(catalog["item_id"].implode())
+    dropped[RETURN_NOT_SOLD] = int((~known).sum())
+    lines = pl.concat([sold, returned.filter(known)]).sort("row")
+    events = build_events(lines)
+    purchases = events.filter(pl.col("event_type") == "purchase")
     frames = {
         "events": events,
         "catalog": catalog,
-        "prices": build_prices(events, catalog),
-        "sales": build_sales(events, catalog),
+        "prices": build_prices(purchases, catalog),
+        "sales": build_sales(purchases, catalog),
     }
     return LoadResult(frames, source_rows, events.height, dropped)

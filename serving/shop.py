@@ -13,7 +13,7 @@ from pathlib import Path
 import polars as pl
 
 from storefront.feeds import read_feeds, with_optional
-from storefront.feeds.schemas import CATALOG
+from storefront.feeds.schemas import CATALOG, INTERACTION_TYPES
 
 POPULAR_DAYS = 14
 LOWEST_PRICE_DAYS = 30
@@ -90,7 +90,11 @@ def _feed_prices(prices: pl.DataFrame) -> dict[str, FeedPrice]:
 
 
 def _popular(events: pl.DataFrame, items: list[str]) -> list[str]:
-    """Items by weighted recent interactions (purchase 5, cart 3, view 1), then the rest."""
+    """Items by weighted recent interactions (purchase 5, cart 3, view 1; returns do not
+    count), then the rest."""
+    events = events.filter(pl.col("event_type").is_in(INTERACTION_TYPES))
+    if events.is_empty():
+        return list(items)
     since = events["timestamp"].max() - dt.timedelta(days=POPULAR_DAYS)  # type: ignore[operator]
     weight = (
         pl.when(pl.col("event_type") == "purchase")
@@ -103,7 +107,7 @@ def _popular(events: pl.DataFrame, items: list[str]) -> list[str]:
         events.filter(pl.col("timestamp") >= since)
         .group_by("item_id")
         .agg(weight.sum().alias("w"))
-        .sort("w", descending=True)["item_id"]
+        .sort(["w", "item_id"], descending=[True, False])["item_id"]  # ties: by id
         .to_list()
     )
     seen = set(ranked)

@@ -18,6 +18,7 @@ import polars as pl
 
 from features.config import AffinityConfig
 from features.pipelines.daily import TIMESTAMP, day_of, end_of_day
+from storefront.feeds.schemas import INTERACTION_TYPES
 
 T = TypeVar("T")
 MAX_CELLS = 20_000_000
@@ -37,7 +38,9 @@ def _growth(day: pl.Expr, cfg: AffinityConfig) -> pl.Expr:
 
 
 def category_days(events: pl.LazyFrame, catalog: pl.LazyFrame, cfg: AffinityConfig) -> pl.DataFrame:
-    """One row per shopper, category and day touched: ``score`` (origin units, cumulative)."""
+    """One row per shopper, category and day touched: ``score`` (origin units, cumulative).
+
+    Returns are not interest: only views, carts and purchases count."""
     weight = (
         pl.when(pl.col("event_type") == "view")
         .then(cfg.view_weight)
@@ -46,7 +49,8 @@ def category_days(events: pl.LazyFrame, catalog: pl.LazyFrame, cfg: AffinityConf
         .otherwise(cfg.purchase_weight)
     )
     return (
-        events.join(catalog.select("item_id", "category"), on="item_id")
+        events.filter(pl.col("event_type").is_in(INTERACTION_TYPES))
+        .join(catalog.select("item_id", "category"), on="item_id")
         .with_columns(day=day_of(pl.col("timestamp")), weight=weight)
         .group_by("user_id", "category", "day")
         .agg(pl.col("weight").sum())

@@ -69,6 +69,35 @@ def last_day_where(condition: pl.Expr, key: str) -> pl.Expr:
     return pl.when(owner == pl.col(key)).then(day)
 
 
+RETURNED, BOUGHT = "returned_units", "_bought_units"
+"""Daily units returned and bought (purchases), the inputs of :func:`return_rate`."""
+
+
+def return_units() -> dict[str, pl.Expr]:
+    """Aggregations of one key's day: units returned and units bought (purchases)."""
+    quantity, kind = pl.col("quantity"), pl.col("event_type")
+    return {
+        RETURNED: quantity.filter(kind == "return").sum(),
+        BOUGHT: quantity.filter(kind == "purchase").sum(),
+    }
+
+
+def return_rate(window: int) -> dict[str, pl.Expr]:
+    """``returned_units_{k}d`` and ``return_rate_{k}d`` (returned / bought units over the
+    ``k`` days ending on the row's day; null when nothing was bought), from the trailing
+    sums of :data:`RETURNED` and :data:`BOUGHT` (:func:`trailing_sums` over ``[k]``).
+
+    Returns and purchases are counted in the same window, so a purchase bought near the
+    window's end may be returned only after it: the rate is what the shop has seen so far
+    (no later knowledge).
+    """
+    returned, bought = pl.col(f"{RETURNED}_{window}d"), pl.col(f"{BOUGHT}_{window}d")
+    return {
+        f"{RETURNED}_{window}d": returned,
+        f"return_rate_{window}d": safe_ratio(returned.cast(pl.Float64), bought),
+    }
+
+
 def safe_ratio(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:
     """``numerator / denominator``, null where the denominator is zero or null."""
     return pl.when(denominator > 0).then(numerator / denominator).otherwise(None)

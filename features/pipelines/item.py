@@ -1,4 +1,4 @@
-"""Item features: daily snapshots of demand, conversion, price, margin and stock.
+"""Item features: daily snapshots of demand, conversion, price, margin, stock and returns.
 
 One row per item and day from the item's first day in the data (or its launch, if later)
 to the last day of data, stamped at the end of the day.
@@ -12,11 +12,15 @@ import polars as pl
 
 from features.config import ItemFeatureConfig
 from features.pipelines.daily import (
+    BOUGHT,
+    RETURNED,
     TIMESTAMP,
     cumulative,
     day_of,
     dense_days,
     end_of_day,
+    return_rate,
+    return_units,
     safe_ratio,
     trailing_sums,
 )
@@ -24,9 +28,12 @@ from storefront.feeds import with_optional
 from storefront.feeds.schemas import CATALOG
 
 COUNTED = ("views", "carts", "purchases", "units")
+RETURNS = (RETURNED, BOUGHT)
 
 
 def _daily_activity(events: pl.LazyFrame) -> pl.LazyFrame:
+    """Per item and day: views, carts, purchases, units bought, units returned, and the
+    mean price shown or paid (a return's refund is not a price seen)."""
     purchase = pl.col("event_type") == "purchase"
     return (
         events.with_columns(day=day_of(pl.col("timestamp")))
@@ -36,7 +43,8 @@ def _daily_activity(events: pl.LazyFrame) -> pl.LazyFrame:
             carts=(pl.col("event_type") == "add_to_cart").sum(),
             purchases=purchase.sum(),
             units=pl.col("quantity").filter(purchase).sum(),
-            seen_price=pl.col("unit_price").mean(),
+            **return_units(),
+            seen_price=pl.col("unit_price").filter(pl.col("event_type") != "return").mean(),
         )
     )
 
@@ -97,7 +105,7 @@ def item_features(
     grid = (
         dense_days(starts, "item_id", last_day)
         .join(_daily_activity(events), on=["item_id", "day"], how="left")
-        .with_columns(pl.col(COUNTED).fill_null(0))
+        .with_columns(pl.col(*COUNTED, *RETURNS).fill_null(0))
         .join(
             with_optional(catalog, CATALOG, "unit_cost").select(
                 "item_id", "base_price", "unit_cost", "created_at"
@@ -123,9 +131,10 @@ def item_features(
     )
     frame = (
         grid.sort("item_id", "day")
-        .with_columns(*cumulative(COUNTED), price=price)
+        .with_columns(*cumulative((*COUNTED, *RETURNS)), price=price)
         .with_columns(
             *trailing_sums(COUNTED, cfg.windows_days, "item_id"),
+            *trailing_sums(RETURNS, [cfg.return_window_days], "item_id"),
             lowest_price_30d=pl.col("price")
             .rolling_min(window_size=cfg.lowest_price_days, min_samples=1)
             .over("item_id"),
@@ -148,6 +157,7 @@ def item_features(
             ),
             stockout=pl.col("on_hand") <= 0,
             age_days=(pl.col("day") - day_of(pl.col("created_at"))).dt.total_days(),
+            **return_rate(cfg.return_window_days),
             **{TIMESTAMP: end_of_day(pl.col("day"))},
         )
         .collect()
@@ -171,6 +181,8 @@ def item_features(
         "days_of_cover",
         "stockout",
         "age_days",
+        # last, so the packed serving vectors of earlier builds keep their positions
+        *return_rate(cfg.return_window_days),
     ).with_columns(pl.col(pl.UInt32).cast(pl.Int64))
 
 

@@ -6,6 +6,7 @@ import polars as pl
 
 from features.config import RecentActivityConfig
 from features.pipelines.daily import TIMESTAMP
+from storefront.feeds.schemas import INTERACTION_TYPES
 
 COLUMNS = (
     "user_id",
@@ -25,8 +26,9 @@ def _last_items(event_type: str, n: int) -> pl.Expr:
 
 def recent_activity(events: pl.LazyFrame, cfg: RecentActivityConfig) -> pl.DataFrame:
     """Each shopper's latest state: last N viewed / carted items (newest first) and the
-    counts of their latest session, stamped with their last event's time."""
-    ordered = events.sort("timestamp")
+    counts of their latest session, stamped with their last event's time (returns left
+    out: a visit to send something back is not browsing)."""
+    ordered = events.filter(pl.col("event_type").is_in(INTERACTION_TYPES)).sort("timestamp")
     last_session = pl.col("session_id").last()
     in_session = pl.col("session_id") == last_session
     return (

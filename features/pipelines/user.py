@@ -1,4 +1,5 @@
-"""User features: daily snapshots of RFM, lifecycle, activity windows and price sensitivity.
+"""User features: daily snapshots of RFM, lifecycle, activity windows, price sensitivity
+and returns.
 
 One row per shopper and day from the shopper's first event to the last day of data,
 stamped at the end of the day, so recency, windows and lifecycle stages are right on
@@ -13,18 +14,24 @@ import polars as pl
 
 from features.config import UserFeatureConfig
 from features.pipelines.daily import (
+    BOUGHT,
+    RETURNED,
     TIMESTAMP,
     cumulative,
     day_of,
     dense_days,
     end_of_day,
     last_day_where,
+    return_rate,
+    return_units,
     running_total,
     safe_ratio,
     trailing_sums,
 )
+from storefront.feeds.schemas import INTERACTION_TYPES
 
 COUNTED = ("views", "carts", "purchases")
+RETURNS = (RETURNED, BOUGHT)
 
 
 def _daily_activity(events: pl.LazyFrame, catalog: pl.LazyFrame) -> pl.LazyFrame:
@@ -34,6 +41,8 @@ def _daily_activity(events: pl.LazyFrame, catalog: pl.LazyFrame) -> pl.LazyFrame
         .with_columns(day=day_of(pl.col("timestamp")))
         .group_by("user_id", "day")
         .agg(
+            # a day with only returns is no shopping: lifecycle stages count these
+            interactions=pl.col("event_type").is_in(INTERACTION_TYPES).sum(),
             views=(pl.col("event_type") == "view").sum(),
             carts=(pl.col("event_type") == "add_to_cart").sum(),
             purchases=purchase.sum(),
@@ -41,6 +50,7 @@ def _daily_activity(events: pl.LazyFrame, catalog: pl.LazyFrame) -> pl.LazyFrame
             spend=(pl.col("quantity") * pl.col("unit_price")).filter(purchase).sum(),
             discounted=(pl.col("unit_price") < 0.999 * pl.col("base_price")).filter(purchase).sum(),
             paid_to_base=(pl.col("unit_price") / pl.col("base_price")).filter(purchase).sum(),
+            **return_units(),
         )
     )
 
@@ -117,7 +127,7 @@ def user_features(
         .join(daily, on=["user_id", "day"], how="left")
         .join(first, on="user_id")
         .with_columns(
-            active=pl.col("views").is_not_null(),
+            active=pl.col("interactions").fill_null(0) > 0,
             days_in=(pl.col("day") - pl.col("first_day")).dt.total_days(),
         )
         .fill_null(0)
@@ -137,9 +147,10 @@ def user_features(
     ]
     longest = max(cfg.windows_days)
     frame = (
-        grid.with_columns(*cumulative(COUNTED), *totals, *last_seen)
+        grid.with_columns(*cumulative((*COUNTED, *RETURNS)), *totals, *last_seen)
         .with_columns(
             *trailing_sums(COUNTED, cfg.windows_days, "user_id"),
+            *trailing_sums(RETURNS, [cfg.return_window_days], "user_id"),
             frequency=pl.col("total_orders"),
             monetary=pl.col("total_spend"),
             recency_days=_days_since("last_order"),
@@ -155,6 +166,7 @@ def user_features(
             ),
             discount_share=safe_ratio(pl.col("total_discounted"), pl.col("total_purchases")),
             paid_to_base_ratio=safe_ratio(pl.col("total_paid_to_base"), pl.col("total_purchases")),
+            **return_rate(cfg.return_window_days),
         )
         .collect()
     )
@@ -185,4 +197,5 @@ def user_features(
         "discount_share",
         "paid_to_base_ratio",
         *top,
+        *return_rate(cfg.return_window_days),
     ).with_columns(pl.col(pl.UInt32).cast(pl.Int64))

@@ -13,6 +13,9 @@ import polars as pl
 
 EVENT_TYPES: tuple[str, ...] = ("view", "add_to_cart", "purchase", "return")
 """What a shopper can do; a ``return`` gives back units of an earlier purchase."""
+INTERACTION_TYPES: tuple[str, ...] = ("view", "add_to_cart", "purchase")
+"""The event types that are shopping (interest, demand, popularity); a return is not one:
+code that counts interactions keeps only these."""
 MAX_RETURN_REASON = 200
 """Longest ``return_reason`` (characters)."""
 

@@ -15,6 +15,7 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
+from storefront.feeds.schemas import INTERACTION_TYPES
 from training.recommender.config import SplitConfig
 
 Window = Literal["validation", "test"]
@@ -109,7 +110,8 @@ def temporal_split(events: pl.DataFrame, catalog: pl.DataFrame, cfg: SplitConfig
         )
     index = pl.DataFrame({"item_id": cat.item_ids, "item": np.arange(cat.size)})
     positioned = (
-        events.select("user_id", "session_id", "item_id", "event_type", "timestamp")
+        events.filter(pl.col("event_type").is_in(INTERACTION_TYPES))  # a return is no choice
+        .select("user_id", "session_id", "item_id", "event_type", "timestamp")
         .join(index, on="item_id")
         .drop("item_id")
         .sort("timestamp")
