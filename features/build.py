@@ -94,6 +94,60 @@ def compute_tables(feeds: Feeds, cfg: FeatureConfig) -> dict[Table, pl.DataFrame
     return tables
 
 
+def _pad_vectors(part: pl.DataFrame, width: int) -> pl.DataFrame:
+    """Packed item vectors of an earlier build lengthened to ``width`` with NaN (unknown):
+    item features gained since are appended last, so old positions stay what they were."""
+    vectors = part["vector"].to_list()
+    padded = [None if v is None else [*v, *[float("nan")] * (width - len(v))] for v in vectors]
+    return part.with_columns(pl.Series("vector", padded, dtype=pl.List(pl.Float64)))
+
+
+def _vector_width(part: Path) -> int | None:
+    """Length of a part's packed vectors (all rows of one part have the same), from its
+    first row; ``None`` for a part without vectors or rows."""
+    if "vector" not in pl.read_parquet_schema(part):
+        return None
+    first = pl.scan_parquet(part).head(1).select(pl.col("vector").list.len()).collect()
+    return int(first.item()) if first.height and first.item() is not None else None
+
+
+def align_parts(folder: Path, new: pl.DataFrame) -> list[str]:
+    """Bring the parquet parts of earlier builds to the columns of ``new`` rows.
+
+    A build by a newer version may add feature columns (e.g. the return rates); the rows
+    built before keep every value they had and hold nulls in the new columns (packed
+    vectors are padded with NaN), so one schema spans all parts and the Feast view lists
+    every column. Each part is rewritten atomically (a temporary sibling, then a rename).
+
+    Args:
+        folder: A table's offline folder.
+        new: The rows about to be written there.
+
+    Returns:
+        The names of the parts rewritten (each logged).
+    """
+    width = int(new["vector"].list.len().max()) if "vector" in new.columns and new.height else None
+    rewritten = []
+    for part in sorted(folder.glob("*.parquet")):
+        missing = [c for c in new.columns if c not in pl.read_parquet_schema(part)]
+        old_width = _vector_width(part) if width is not None else None
+        short = old_width is not None and old_width < width  # type: ignore[operator]
+        if not missing and not short:
+            continue
+        frame = pl.read_parquet(part)
+        if short:
+            frame = _pad_vectors(frame, width)  # type: ignore[arg-type]
+        frame = frame.with_columns(pl.lit(None, new.schema[c]).alias(c) for c in missing)
+        order = [c for c in new.columns if c in frame.columns]
+        tmp = part.with_name(f".{part.name}.tmp")
+        frame.select(*order, *[c for c in frame.columns if c not in order]).write_parquet(tmp)
+        tmp.replace(part)
+        rewritten.append(part.name)
+        grown = missing or [f"vector width {old_width} -> {width}"]
+        log.info("feature table %s, part %s: added %s", folder.name, part.name, ", ".join(grown))
+    return rewritten
+
+
 def _read_state(root: Path) -> dict[str, str]:
     path = root / STATE_FILE
     return json.loads(path.read_text()) if path.exists() else {}
@@ -154,6 +208,7 @@ def build_features(
                 fresh[table] = new
                 folder = table.offline_dir(root)
                 folder.mkdir(parents=True, exist_ok=True)
+                align_parts(folder, new)
                 new.write_parquet(folder / f"through-{last_day.isoformat()}.parquet")
     store = open_store(data_dir, cfg.store)
     with _timed(report, "apply definitions", step):

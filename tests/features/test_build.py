@@ -19,7 +19,7 @@ from features.build import build_features, compute_tables
 from features.config import FeatureConfig, store_dir
 from features.online import OnlineFeatures
 from features.store import open_store
-from features.tables import BATCH_TABLES, USER
+from features.tables import BATCH_TABLES, ITEM, ITEM_SERVING, USER
 from simulator import Simulation
 from storefront.config import PROJECT_ROOT
 from storefront.feeds import Feeds, write_feeds
@@ -134,3 +134,65 @@ def test_a_store_moved_into_the_new_layout_still_joins(
     rows = shop.feeds.events.head(20).select("user_id", event_timestamp=pl.col("timestamp"))
     got = training_set(store, rows, ["user_features:frequency"])
     assert got.height == rows.height
+
+
+RETURN_COLUMNS = ("returned_units_90d", "return_rate_90d")
+
+
+def _as_before_returns(root: Path) -> None:
+    """Make a store look built by the version before return rates: no return columns in
+    the user and item parts, packed item vectors without their last two positions."""
+    for table in (USER, ITEM):
+        for part in table.offline_dir(root).glob("*.parquet"):
+            pl.read_parquet(part).drop(RETURN_COLUMNS).write_parquet(part)
+    for part in ITEM_SERVING.offline_dir(root).glob("*.parquet"):
+        frame = pl.read_parquet(part)
+        frame.with_columns(
+            pl.col("vector").list.head(pl.col("vector").list.len() - 2)
+        ).write_parquet(part)
+
+
+def test_a_store_built_before_return_rates_gains_them_and_keeps_its_rows(
+    shop: Simulation, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """An incremental build over a store of the earlier layout: the old rows keep their
+    values and read null return rates; the new rows have them, offline and online."""
+    from features.training_sets import training_set
+
+    path = tmp_path_factory.mktemp("before_returns") / "feeds"
+    start = shop.truth.cfg.start_date
+    write_feeds(_cut(shop.feeds, start + dt.timedelta(days=25)), path)
+    build_features(path, FeatureConfig())
+    root = store_dir(path)
+    _as_before_returns(root)
+    before = pl.read_parquet(next(ITEM.offline_dir(root).glob("*.parquet")))
+    write_feeds(shop.feeds, path)
+    build_features(path, FeatureConfig())
+    for table in (USER, ITEM, ITEM_SERVING):
+        parts = sorted(table.offline_dir(root).glob("*.parquet"))
+        schemas = {tuple(pl.read_parquet_schema(p).items()) for p in parts}
+        assert len(parts) == 2 and len(schemas) == 1, table.name
+    first = pl.read_parquet(sorted(ITEM.offline_dir(root).glob("*.parquet"))[0])
+    assert first.drop(RETURN_COLUMNS).equals(before), "the old rows keep every value"
+    assert first["return_rate_90d"].null_count() == first.height
+    widths = pl.concat(
+        pl.read_parquet(p) for p in ITEM_SERVING.offline_dir(root).glob("*.parquet")
+    )["vector"].list.len()
+    assert widths.n_unique() == 1
+    items = shop.feeds.events.filter(pl.col("event_type") == "return")["item_id"].unique()
+    end = dt.datetime.combine(shop.truth.cfg.end_date, dt.time(), tzinfo=dt.UTC)
+    rows = pl.DataFrame({"item_id": items}).with_columns(
+        event_timestamp=pl.lit(end) - dt.timedelta(hours=1)
+    )
+    store = open_store(path, FeatureConfig().store)
+    read = training_set(store, rows, ["item_features:return_rate_90d", "item_features:units_30d"])
+    assert read["return_rate_90d"].drop_nulls().gt(0).any()
+    early = rows.with_columns(event_timestamp=pl.lit(end) - dt.timedelta(days=40))
+    assert (
+        training_set(store, early, ["item_features:return_rate_90d"])[
+            "return_rate_90d"
+        ].null_count()
+        == early.height
+    ), "built before: unknown"
+    online, known = OnlineFeatures(store).read_items(items.head(5).to_list())
+    assert known.all() and "return_rate_90d" in online.columns
