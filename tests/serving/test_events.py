@@ -19,6 +19,7 @@ from serving.events import Bounds, EventStore, InvalidEventError, check_prices, 
 from storefront.clock import FrozenClock
 from storefront.config import PROJECT_ROOT
 from storefront.feeds.schemas import MAX_RETURN_REASON
+from storefront.workspace import Workspace
 from tests.serving.client import Server, TrainedShop, call, price_of
 
 
@@ -287,3 +288,30 @@ def test_a_returns_refund_is_not_checked_against_the_quoted_price() -> None:
     with pytest.raises(InvalidEventError) as caught:
         check_prices(forged, quote, 0.01)
     assert caught.value.field == "events.0.unit_price"
+
+
+@pytest.mark.slow
+def test_the_service_stores_a_return_at_its_refund_and_names_a_bad_reason(
+    server: Server, trained_shop: TrainedShop
+) -> None:
+    """``POST /events`` takes returns: the refund need not be today's quote; the reason's
+    length is bounded (422 naming the field) and nothing of a refused batch is stored."""
+    item = trained_shop.known_items[4]
+    now = dt.datetime.now(dt.UTC).isoformat()
+    price = price_of(server.base, item)
+    bought = _rows(1, item=item, user="u-return", timestamp=now, unit_price=price, order_id="o1")
+    back = _rows(
+        1, item=item, user="u-return", timestamp=now, event_type="return",
+        unit_price=round(price * 0.5, 2), order_id="o1", return_reason="arrived damaged",
+    )  # fmt: skip
+    long = {**back[0], "event_id": uuid.uuid4().hex, "return_reason": "x" * 201}
+    status, answer = call(server.base, "/events", {"events": [*bought, long]})
+    assert status == 422 and answer["fields"] == ["events.1.return_reason"], answer
+    status, answer = call(server.base, "/events", {"events": [*bought, *back]})
+    assert status == 200 and answer["accepted"] == 2, answer
+    store = EventStore(f"sqlite:///{Workspace(trained_shop.data_dir).event_log}")
+    query = "SELECT event_type, unit_price, order_id, return_reason FROM events WHERE event_id = :e"
+    with store.engine.connect() as conn:
+        row = conn.execute(sa.text(query), {"e": back[0]["event_id"]}).one()
+    assert tuple(row) == ("return", round(price * 0.5, 2), "o1", "arrived damaged")
+    store.close()
