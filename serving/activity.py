@@ -63,6 +63,8 @@ class RecentActivity:
         self.store, self.poll_seconds = store, poll_seconds
         self.touched = _Bounded(max_keys, per_key)
         self.bought = _Bounded(max_keys, per_key)
+        self.stamps = _Bounded(max_keys, 1)
+        self._sequence = 0
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._max_seen = max_keys
         self._lock = threading.Lock()
@@ -80,9 +82,11 @@ class RecentActivity:
                 self._seen[event_id] = None
                 if len(self._seen) > self._max_seen:
                     self._seen.popitem(last=False)
+                self._sequence += 1
                 for key in (f"u:{user}" if user else None, f"s:{session}" if session else None):
                     if key is not None:
                         self.touched.add(key, item)
+                        self.stamps.add(key, self._sequence)
                 if kind == "purchase" and user:
                     self.bought.add(user, (item, _epoch(at)))
 
@@ -100,6 +104,15 @@ class RecentActivity:
                 entries = self.touched.get(f"s:{session_id}")
             items = list(entries or ())
         return list(dict.fromkeys(reversed(items)))
+
+    def stamp(self, user_id: str | None, session_id: str | None = None) -> int:
+        """A number that changes whenever the shopper (else the session) does something
+        through the service (0: nothing remembered); what a cached ranking checks."""
+        with self._lock:
+            entries = self.stamps.get(f"u:{user_id}") if user_id else None
+            if entries is None and session_id:
+                entries = self.stamps.get(f"s:{session_id}")
+            return entries[-1] if entries else 0
 
     def purchases(self, user_id: str, since: float) -> list[str]:
         """Items the shopper bought through the service at or after ``since`` (epoch s)."""

@@ -64,6 +64,15 @@ class RecommendConfig(Settings):
     """Item features change only when the store materializes: re-read the catalogue's
     in the background at most this often, so a request reads only its shopper. 0: read
     each request's candidates from the store (one batched read per request)."""
+    ranking_cache_seconds: float = Field(default=60.0, ge=0)
+    """A shopper's ranked feed (before the business rules, which run on every request)
+    is kept this long and reused until the shopper does something through ``/events``;
+    0: rank on every request."""
+    ranking_cache_size: int = Field(default=50_000, ge=1)
+    """Shoppers whose ranked feed is kept (least recently asked dropped)."""
+    warm_shoppers: int = Field(default=2_000, ge=0)
+    """After each model load, rank this many of the most recent shoppers in the
+    background, so their first request is answered from the cache."""
 
 
 class EventsConfig(Settings):

@@ -87,6 +87,8 @@ class Recommender:
             (default the wall clock).
         activity: Recent items through the service by shopper and session
             (:class:`serving.activity.RecentActivity`), or ``None``.
+        rankings: Shoppers' ranked feeds kept for reuse
+            (:class:`serving.rankings.RankingCache`), or ``None``.
     """
 
     def __init__(
@@ -99,11 +101,12 @@ class Recommender:
         purchases: Any = None,
         clock: Clock | None = None,
         activity: Any = None,
+        rankings: Any = None,
     ) -> None:
         self.engines, self.shop, self.features = engines, shop, features
         self.rules, self.cfg, self.purchases = rules, cfg, purchases
         self.clock: Clock = clock or SystemClock()
-        self.activity = activity
+        self.activity, self.rankings = activity, rankings
 
     def engine(self, alias: str, degraded: list[str]) -> Engine | None:
         """The engine of ``alias`` (the champion when the challenger is not loaded)."""
@@ -271,7 +274,7 @@ class Recommender:
                 answer = self.bought_together(engine, basket, k, degraded, excluded)
                 answer.unknown = unknown
                 return answer, engine.version
-        ranked = self.rank(engine, user_id, session_id, category, degraded)
+        ranked = self.cached_rank(engine, user_id, session_id, category, degraded)
         if ranked is None:
             return self.popular(k, category, degraded, exclude, unknown), engine.version
         bought = self._bought(engine, user_id, degraded)
@@ -290,6 +293,38 @@ class Recommender:
         recent = list(self.activity.recent(user_id, session_id)) if self.activity else []
         recent += [i for i in user.get("last_viewed_items") or [] if i not in set(recent)]
         return user, engine.history(user_id, recent[: self.cfg.recent_items])
+
+    def cached_rank(
+        self,
+        engine: Engine,
+        user_id: str | None,
+        session_id: str | None = None,
+        category: str | None = None,
+        degraded: list[str] | None = None,
+    ) -> Ranked | None:
+        """:meth:`rank`, from the ranking cache when the shopper's feed (no category)
+        was ranked lately by this engine and they have not acted since."""
+        degraded = degraded if degraded is not None else []
+        cache = self.rankings
+        if cache is None or not cache.enabled or category is not None:
+            return self.rank(engine, user_id, session_id, category, degraded)
+        key = f"u:{user_id}" if user_id else f"s:{session_id}"
+        stamp = self.activity.stamp(user_id, session_id) if self.activity is not None else 0
+        ranked = cache.get(key, engine, stamp)
+        if ranked is not None:
+            return ranked
+        before = len(degraded)
+        ranked = self.rank(engine, user_id, session_id, None, degraded)
+        if ranked is not None and len(degraded) == before:  # a degraded ranking is not kept
+            cache.put(key, engine, stamp, ranked)
+        return ranked
+
+    def warm(self, users: list[str], stop: Any = None) -> int:
+        """Rank ``users``' feeds into the ranking cache (the champion's); how many."""
+        engine = self.engines.get("champion")
+        if engine is None or self.rankings is None or not self.rankings.enabled:
+            return 0
+        return self.rankings.warm(lambda u: self.cached_rank(engine, u), users, stop)
 
     def rank(
         self,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import threading
 import time
 import uuid
 from typing import Any
@@ -30,6 +31,7 @@ from serving.headers import AnswerHeadersMiddleware, cors_options
 from serving.online import OnlineHealer, open_online
 from serving.openapi import OpenAPIMiddleware
 from serving.overload import OverloadMiddleware
+from serving.rankings import RankingCache
 from serving.reader import Features
 from serving.reload import ReloadSignal
 from serving.reports import PAGES
@@ -122,10 +124,13 @@ class Storefront:
         self.activity = RecentActivity(
             self.event_store, max(self.rules.exclude_bought_days, 1.0), now=self.clock.now
         ).start()  # what shoppers did through the service (every worker's, within ~1 s)
+        self._warming = threading.Event()
         self.state: State = build_state(
             self.cfg, self.features, self.rules, self._purchases, clock=self.clock,
             activity=self.activity,
+            rankings=RankingCache(rec.ranking_cache_seconds, rec.ranking_cache_size),
         )  # fmt: skip
+        self._warm(self.state)
 
         def healed() -> None:  # the store works again: the state stops saying otherwise
             state = self.state
@@ -175,9 +180,24 @@ class Storefront:
             online_ok=online_ok,
         )  # fmt: skip
         self.state = state  # one reference swap
+        self._warm(state)
         self.experiments.unit_costs = state.shop.unit_costs
         self.experiments.refresh()
         return state
+
+    def _warm(self, state: State) -> None:
+        """Rank the most recent shoppers' feeds in the background (a previous warm-up
+        stops: its state is gone)."""
+        self._warming.set()
+        self._warming = stop = threading.Event()
+        engine = state.engines.get("champion")
+        count = self.cfg.recommend.warm_shoppers
+        if engine is None or count == 0:
+            return
+        users = list(engine.model.histories)[-count:][::-1]  # latest first seen first
+        threading.Thread(
+            target=state.recommender.warm, args=(users, stop), name="warm-rankings", daemon=True
+        ).start()
 
     def _served(self, request_id: str | None) -> dict[str, Any]:
         self.reloads.follow()

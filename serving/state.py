@@ -122,6 +122,7 @@ def build_state(
     clock: Clock | None = None,
     online_ok: bool | None = None,
     activity: Any = None,
+    rankings: Any = None,
 ) -> State:
     """Load feeds and models into a new state (parts that fail keep their old copy).
 
@@ -138,6 +139,8 @@ def build_state(
             adds ``feature_store_unavailable`` to the state's degraded reasons.
         activity: Recent items through the service by shopper and session
             (:class:`serving.activity.RecentActivity`); default the previous state's.
+        rankings: The ranking cache (:class:`serving.rankings.RankingCache`); default
+            the previous state's (its entries name the engine that ranked them).
     """
     clock = clock or (previous.clock if previous is not None else SystemClock())
     data_dir = cfg.resolved_data_dir()
@@ -172,10 +175,11 @@ def build_state(
     features.categories = sorted(set(shop.categories.values()))
     if features.cached and features.online is not None:
         features.refresh_items()  # the item table is fresh with every new state
-    if activity is None and previous is not None:
-        activity = previous.recommender.activity
+    if previous is not None:
+        activity = activity if activity is not None else previous.recommender.activity
+        rankings = rankings if rankings is not None else previous.recommender.rankings
     recommender = Recommender(
-        engines, shop, features, rules, cfg.recommend, purchases, clock, activity
+        engines, shop, features, rules, cfg.recommend, purchases, clock, activity, rankings
     )
     return State(
         shop=shop,

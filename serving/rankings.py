@@ -1,0 +1,98 @@
+"""Shoppers' ranked feeds kept for reuse: ranking (retrieval, features, the re-ranker)
+is most of a request's work and gives the same list until the shopper acts, the
+features are re-materialized or the model changes, while the business rules (stock,
+bought recently, exclude, diversity) still run on every request.
+
+An entry is used while it is younger than ``ttl_seconds``, made by the engine that
+serves now, and the shopper's activity stamp (:meth:`serving.activity.RecentActivity.stamp`)
+is the one it was ranked with. After a model load the most recent shoppers are ranked
+in the background (:meth:`RankingCache.warm`), so their first request is a hit too.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Entry:
+    ranked: Any
+    engine: Any
+    stamp: int
+    at: float
+
+
+class RankingCache:
+    """Ranked feeds by shopper (a bounded, least-recently-used map).
+
+    Args:
+        ttl_seconds: Age at which an entry is ranked again (0: the cache is off).
+        size: Shoppers kept.
+    """
+
+    def __init__(self, ttl_seconds: float = 60.0, size: int = 50_000) -> None:
+        self.ttl, self.size = ttl_seconds, size
+        self.hits = self.misses = 0
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @property
+    def enabled(self) -> bool:
+        return self.ttl > 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: str, engine: Any, stamp: int) -> Any:
+        """The ranking kept for ``key`` if still current, else ``None``."""
+        with self._lock:
+            entry = self._entries.get(key)
+            fresh = (
+                entry is not None
+                and entry.engine is engine
+                and entry.stamp == stamp
+                and time.monotonic() - entry.at < self.ttl
+            )
+            if fresh:
+                self._entries.move_to_end(key)
+                self.hits += 1
+                return entry.ranked  # type: ignore[union-attr]
+            self.misses += 1
+            return None
+
+    def put(self, key: str, engine: Any, stamp: int, ranked: Any) -> None:
+        """Keep ``ranked`` for ``key`` (ranked by ``engine`` at activity ``stamp``)."""
+        with self._lock:
+            self._entries[key] = _Entry(ranked, engine, stamp, time.monotonic())
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def warm(self, rank: Any, users: list[str], stop: threading.Event | None = None) -> int:
+        """Rank ``users`` (``rank(user_id)`` puts each in the cache); how many were.
+        Stops early when ``stop`` is set (a newer state is warming)."""
+        done = 0
+        started = time.monotonic()
+        for user in users:
+            if stop is not None and stop.is_set():
+                break
+            try:
+                rank(user)
+                done += 1
+            except Exception as exc:  # its type only: a message may quote user ids
+                log.warning("warming the ranking cache failed: %s", type(exc).__name__)
+                break
+            time.sleep(0)  # let request threads in between shoppers
+        log.info("ranked %d shoppers ahead in %.1f s", done, time.monotonic() - started)
+        return done
