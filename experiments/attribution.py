@@ -33,8 +33,8 @@ class Attributed:
         daily: One row per unit and UTC day with activity: counts and sums of that day.
         meta: One row per unit: variant, segment, first exposure, pre-period covariates.
         mixed_units: Units left out because they were served several variants.
-        minutely: As ``daily``, per unit and UTC minute (column ``minute``): the
-            timeline's looks of a short test (``None``: only daily looks).
+        fine: As ``daily``, per unit and UTC second (column ``at``): the timeline's
+            looks of a short test (``None``: only daily looks).
         latencies: One row per exposure with a logged latency: ``variant``,
             ``served_at``, ``latency_ms`` (for latency budgets; ``None``: none logged).
     """
@@ -42,15 +42,15 @@ class Attributed:
     daily: pl.DataFrame
     meta: pl.DataFrame
     mixed_units: int
-    minutely: pl.DataFrame | None = None
+    fine: pl.DataFrame | None = None
     latencies: pl.DataFrame | None = None
 
     def units(self, until: dt.date | dt.datetime | None = None) -> pl.DataFrame:
         """Per-unit totals, with derived flags ``converted`` and ``added`` and the
         pre-period covariates; a cumulative look with ``until``: up to and including
-        that day (a date), or before that moment (a datetime, by the minute)."""
-        if isinstance(until, dt.datetime) and self.minutely is not None:
-            daily = self.minutely.filter(pl.col("minute") < until)
+        that day (a date), or before that moment (a datetime, to the second)."""
+        if isinstance(until, dt.datetime) and self.fine is not None:
+            daily = self.fine.filter(pl.col("at") < until)
         elif isinstance(until, dt.datetime):
             daily = self.daily.filter(pl.col("day") < until.date())
         else:
@@ -68,11 +68,11 @@ class Attributed:
         return sorted(self.daily["day"].unique().to_list())
 
     def span(self) -> tuple[dt.datetime, dt.datetime] | None:
-        """The first and the last minute with activity (exposures or attributed
-        outcomes), UTC; ``None`` without data or without the per-minute frame."""
-        if self.minutely is None or self.minutely.is_empty():
+        """The first and the last second with activity (exposures or attributed
+        outcomes), UTC; ``None`` without data or without the per-second frame."""
+        if self.fine is None or self.fine.is_empty():
             return None
-        return self.minutely["minute"].min(), self.minutely["minute"].max()  # type: ignore[return-value]
+        return self.fine["at"].min(), self.fine["at"].max()  # type: ignore[return-value]
 
 
 def _unit_key(experiment: Experiment) -> pl.Expr:
@@ -159,8 +159,8 @@ def _pre_period(keyed: pl.DataFrame, meta: pl.DataFrame, days: int) -> pl.DataFr
     )
 
 
-def _exposure_minutes(served: pl.DataFrame) -> pl.DataFrame:
-    return served.group_by("unit_id", minute=pl.col("served_at").dt.truncate("1m")).agg(
+def _exposure_seconds(served: pl.DataFrame) -> pl.DataFrame:
+    return served.group_by("unit_id", at=pl.col("served_at").dt.truncate("1s")).agg(
         exposures=pl.len(),
         latency_sum=pl.col("latency_ms").fill_null(0.0).sum(),
         latency_n=pl.col("latency_ms").is_not_null().sum(),
@@ -187,18 +187,18 @@ def attribute(experiment: Experiment, served: pl.DataFrame, outcomes: pl.DataFra
     kept = pl.concat(
         [_linked(served, keyed, window), _by_unit(served, keyed, meta, window)], how="vertical"
     )
-    outcome_minutes = kept.group_by(
-        unit_id=pl.col("owner_id"), minute=pl.col("occurred_at").dt.truncate("1m")
+    outcome_seconds = kept.group_by(
+        unit_id=pl.col("owner_id"), at=pl.col("occurred_at").dt.truncate("1s")
     ).agg(_outcome_sums(kept))
-    minutely = (
-        _exposure_minutes(served)
-        .join(outcome_minutes, on=["unit_id", "minute"], how="full", coalesce=True)
+    fine = (
+        _exposure_seconds(served)
+        .join(outcome_seconds, on=["unit_id", "at"], how="full", coalesce=True)
         .join(meta.select("unit_id"), on="unit_id", how="semi")
         .with_columns(pl.col([*COUNTS, *SUMS]).fill_null(0).cast(pl.Float64))
-        .sort("minute", "unit_id")
+        .sort("at", "unit_id")
     )
     daily = (
-        minutely.group_by("unit_id", day=pl.col("minute").dt.date())
+        fine.group_by("unit_id", day=pl.col("at").dt.date())
         .agg(pl.col([*COUNTS, *SUMS]).sum())
         .sort("day", "unit_id")
     )
@@ -207,4 +207,4 @@ def attribute(experiment: Experiment, served: pl.DataFrame, outcomes: pl.DataFra
         meta = meta.with_columns([pl.lit(0.0).alias(c) for c in PRE])
     else:
         meta = _pre_period(keyed, meta, experiment.pre_period_days)
-    return Attributed(daily, meta, mixed, minutely, latencies)
+    return Attributed(daily, meta, mixed, fine, latencies)

@@ -126,6 +126,8 @@ def _look(
 
 
 LOOK_WIDTHS: tuple[tuple[str, dt.timedelta], ...] = (
+    ("1s", dt.timedelta(seconds=1)),
+    ("10s", dt.timedelta(seconds=10)),
     ("1m", dt.timedelta(minutes=1)),
     ("5m", dt.timedelta(minutes=5)),
     ("15m", dt.timedelta(minutes=15)),
@@ -145,8 +147,9 @@ def _floor(moment: dt.datetime, width: dt.timedelta) -> dt.datetime:
 
 
 def look_width(first: dt.datetime, last: dt.datetime) -> tuple[str, dt.timedelta]:
-    """The look period of a test whose activity spans ``first`` … ``last``: minutes for
-    a test of minutes, hours for a one-day test, days for a longer one."""
+    """The look period of a test whose activity spans ``first`` … ``last``: seconds for
+    a test of seconds, minutes for a test of minutes, hours for a one-day test, days for
+    a longer one."""
     for every, width in LOOK_WIDTHS:
         if _floor(last, width) - _floor(first, width) < MAX_LOOKS * width:
             return every, width
@@ -156,11 +159,11 @@ def look_width(first: dt.datetime, last: dt.datetime) -> tuple[str, dt.timedelta
 def _periods(attributed: Attributed) -> tuple[list[dt.datetime], dt.timedelta]:
     """The starts of the look periods with activity, and the period's length."""
     span = attributed.span()
-    if span is None or attributed.minutely is None:  # no per-minute data: daily looks
+    if span is None or attributed.fine is None:  # no per-second data: daily looks
         days = [dt.datetime.combine(d, dt.time(), dt.UTC) for d in attributed.days()]
         return days, dt.timedelta(days=1)
     every, width = look_width(*span)
-    starts = attributed.minutely["minute"].dt.truncate(every).unique().sort().to_list()
+    starts = attributed.fine["at"].dt.truncate(every).unique().sort().to_list()
     return starts, width
 
 
@@ -170,7 +173,7 @@ def timeline(
     settings: ExperimentsSettings,
     advance: Advance | None = None,
 ) -> dict[str, Any]:
-    """Look by look (periods of minutes, hours or days, as the test's span asks, see
+    """Look by look (periods of seconds, minutes, hours or days, as the test's span asks, see
     :func:`look_width`): the primary metric of the units first exposed in that period (a
     cohort, per variant), the cumulative lift with its interval at the period's end, and
     the always-valid (mSPRT) p-value of every look so far.
@@ -223,7 +226,9 @@ def _always_valid(
 ) -> dict[str, Any]:
     """mSPRT over the looks of one treatment: the always-valid p-value, and the
     confidence sequence, absolute and (dividing by the control's estimate, taken as
-    known) relative, written into each look as ``always_valid_low`` / ``_high``."""
+    known) relative, written into each look as ``always_valid_low`` / ``_high``. The
+    interval is each look's own, not intersected over looks: a look's difference of
+    cumulative per-unit totals grows while outcomes arrive, so the estimand drifts."""
     looks = [row["cumulative"][treatment] for row in rows]
     diff = np.array([k["absolute"] for k in looks], dtype=float)
     var = np.array([k["variance"] for k in looks], dtype=float)
@@ -237,7 +242,9 @@ def _always_valid(
         )
         p = np.where(usable, msprt_p_values(diff, var, tau), 1.0)
         p = np.minimum.accumulate(p)
-        low, high = msprt_interval(np.where(usable, diff, np.nan), var, tau, settings.alpha)
+        low, high = msprt_interval(  # per-unit totals grow between looks: no intersection
+            np.where(usable, diff, np.nan), var, tau, settings.alpha, intersect=False
+        )
         for look, lo, hi in zip(looks, low, high, strict=True):
             control = look["control"]
             look["always_valid_low"] = finite(lo / control) if control else None

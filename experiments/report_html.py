@@ -44,7 +44,14 @@ def _interval(bounds: list[float | None]) -> str:
     return f"[{_pct(bounds[0])}, {_pct(bounds[1])}]"
 
 
-PERIODS = {60: "minute", 300: "5 minutes", 900: "15 minutes", 3600: "hour"}
+PERIODS = {
+    1: "second",
+    10: "10 seconds",
+    60: "minute",
+    300: "5 minutes",
+    900: "15 minutes",
+    3600: "hour",
+}
 """The timeline's period lengths (seconds) in words; anything else reads as "day"."""
 
 

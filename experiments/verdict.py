@@ -159,7 +159,10 @@ def _progress(design: dict[str, Any]) -> str:
     """``41,200 of 122,121 units per variant (34%)`` for the least advanced arm."""
     planned, units = design["planned_units"], design["units"]
     arm = min(planned, key=lambda v: units[v] / planned[v])
-    return f"{units[arm]:,} of {planned[arm]:,} units in {arm} ({design['progress']:.0%})"
+    share = design["progress"]
+    return f"{units[arm]:,} of {planned[arm]:,} units in {arm} ({share:.0%})".replace(
+        "(0%)", "(under 1%)" if share > 0 else "(0%)"
+    )
 
 
 def _pct(value: float | None) -> str:

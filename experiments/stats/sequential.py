@@ -37,27 +37,39 @@ def msprt_p_values(difference: ArrayLike, variance: ArrayLike, tau: ArrayLike) -
 
 
 def msprt_interval(
-    difference: ArrayLike, variance: ArrayLike, tau: ArrayLike, alpha: float = 0.05
+    difference: ArrayLike,
+    variance: ArrayLike,
+    tau: ArrayLike,
+    alpha: float = 0.05,
+    *,
+    intersect: bool = True,
 ) -> tuple[Any, Any]:
     """Always-valid interval (confidence sequence) for the difference at each look.
 
     The values θ the mSPRT would not reject: |d - θ| ≤ √(v (v + τ²) / τ² ·
-    (2 log(1/α) + log((v + τ²) / v))), intersected over the looks so far, so with
-    probability 1 - α the truth lies inside at every look at once.
+    (2 log(1/α) + log((v + τ²) / v))) (Johari et al. 2017; Howard et al. 2021, normal
+    mixture). Each look's set already holds the truth at every look at once with
+    probability 1 - α (Ville's inequality on the mixture martingale); intersecting them
+    over the looks so far narrows it further, but only when the difference estimated is
+    the same at every look.
 
     Args:
         difference: Estimated treatment - control at each look (last axis = looks).
         variance: Variance of that estimate at each look.
         tau: Mixture standard deviation (same units as the difference).
         alpha: Level.
+        intersect: Intersect over the looks (the interval only narrows). ``False`` where
+            the estimand drifts between looks, as cumulative per-unit totals do while
+            attribution windows fill.
 
     Returns:
-        (low, high) per look; the interval only narrows from look to look.
+        (low, high) per look.
     """
     d = np.asarray(difference, float)
     v = np.asarray(variance, float)
     tau2 = np.asarray(tau, float) ** 2
     half = np.sqrt(v * (v + tau2) / tau2 * (2 * np.log(1 / alpha) + np.log((v + tau2) / v)))
-    low = np.maximum.accumulate(np.nan_to_num(d - half, nan=-np.inf), axis=-1)
-    high = np.minimum.accumulate(np.nan_to_num(d + half, nan=np.inf), axis=-1)
+    low, high = np.nan_to_num(d - half, nan=-np.inf), np.nan_to_num(d + half, nan=np.inf)
+    if intersect:
+        low, high = np.maximum.accumulate(low, axis=-1), np.minimum.accumulate(high, axis=-1)
     return low, high

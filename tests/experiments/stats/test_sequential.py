@@ -39,3 +39,15 @@ def test_zero_lies_outside_the_interval_exactly_when_p_is_below_alpha() -> None:
     p = msprt_p_values(diff, 2.0 / n, 0.1)
     low, _ = msprt_interval(diff, 2.0 / n, 0.1, alpha=0.05)
     assert np.array_equal(p < 0.05, low > 0)
+
+
+def test_without_intersection_a_drifting_estimand_stays_covered() -> None:
+    """Cumulative per-unit totals grow between looks (outcomes keep arriving): the truth
+    at the last look is covered by that look's set, not by the intersection."""
+    n = np.arange(1, 41) * 1000
+    truth = np.linspace(0.01, 0.4, 40)  # the difference of totals so far, growing
+    variance = 2.0 / n
+    low, high = msprt_interval(truth, variance, 0.1)
+    assert high[-1] < truth[-1]  # intersected: the early looks' small values exclude it
+    low, high = msprt_interval(truth, variance, 0.1, intersect=False)
+    assert np.all((low <= truth) & (truth <= high))
