@@ -223,7 +223,7 @@ def guardrails_block(report: dict[str, Any]) -> str:
     for name, budget in (report.get("guardrail_budgets") or {}).items():
         cells = "".join(
             f"<tr><td>{html.escape(v)}</td><td>{_fmt(a['value'])}</td>"
-            f"<td>{a['exposures']:,}</td><td>{'over' if v in budget['breached_by'] else ''}"
+            f"<td>{a['exposures']:,}</td><td>{_within(v, a, budget)}"
             "</td></tr>"
             for v, a in budget["per_variant"].items()
         )
@@ -235,6 +235,14 @@ def guardrails_block(report: dict[str, Any]) -> str:
     return "".join(parts)
 
 
+def _within(variant: str, arm: dict[str, Any], budget: dict[str, Any]) -> str:
+    if arm["value"] is None:
+        return "no latencies"
+    if variant in budget["breached_by"]:
+        return "<b>over</b>"
+    return "within"
+
+
 def design_block(report: dict[str, Any]) -> str:
     """Units so far against the planned sample, when the design plans one."""
     design = report.get("design")
@@ -244,7 +252,14 @@ def design_block(report: dict[str, Any]) -> str:
         f"{html.escape(v)} {design['units'][v]:,} of {n:,}"
         for v, n in design["planned_units"].items()
     )
-    state = "reached" if design["reached"] else f"{design['progress']:.0%} of the way"
+    progress = design["progress"]
+    state = (
+        "reached"
+        if design["reached"]
+        else f"{progress:.0%} of the way"
+        if progress >= 0.01 or progress == 0
+        else "under 1% of the way"
+    )
     return f"<p>Planned sample ({state}): {arms}.</p>"
 
 
