@@ -60,6 +60,10 @@ def print_simulated(results: dict[str, dict[str, Any]]) -> None:
             f"p = {p}); the truth implies {r['true_lift']:+.2%} "
             f"({r['events']:,} events)"
         )
+        if "verdict" in r:  # simulated.json of an older run has none
+            typer.echo(f"  {r['verdict']}")
+        for breach in r.get("guardrail_breaches", []):
+            typer.echo(f"  guardrail breached: {breach}")
         typer.echo(f"  report: {r['report']}")
 
 

@@ -242,6 +242,8 @@ def _run_one(
         "true_lift": expected.lift(control, treatment),
         "served_true_means": expected.means(),
         "true_effect": expected.true_effect or None,
+        "verdict": analysed["verdict"]["line"],
+        "guardrail_breaches": [b["text"] for b in analysed["guardrail_breaches"]],
         "report": str(html_path),
     }
 

@@ -39,6 +39,9 @@ def test_create_list_report_stop(tmp_path, store, logs) -> None:
     reported = _run("report", "home_feed_ranker", "--out", str(tmp_path / "r"), *data)
     assert reported.exit_code == 0, reported.output
     assert "conversion treatment:" in reported.output
+    lines = [x for x in reported.output.splitlines() if x.startswith("home_feed_ranker")]
+    assert lines[0].startswith("home_feed_ranker: verdict: ")  # the headline's first line
+    assert "latency_p99_ms (budget 50 ms): control " in reported.output
     report = json.loads((tmp_path / "r" / "report.json").read_text())
     assert report["units"] == 2000 and (tmp_path / "r" / "report.html").exists()
 
@@ -99,3 +102,22 @@ def test_a_mistyped_shop_folder_is_named_and_nothing_is_created(tmp_path) -> Non
         assert result.exit_code == 1, args
         assert "does not exist" in " ".join(result.output.split()), args
     assert not typo.exists()
+
+
+def test_the_simulated_runs_print_their_verdict_and_breaches(capsys) -> None:
+    from cli.experiments import print_simulated
+
+    run = {
+        "surface": "home feed", "primary_metric": "conversion", "treatment": "treatment",
+        "control": "control", "measured_lift": 0.1, "measured_ci": [0.0, 0.2],
+        "estimator": "cuped", "unadjusted_lift": 0.1, "unadjusted_ci": [0.0, 0.2],
+        "unadjusted_p_value": 0.04, "true_lift": 0.12, "events": 10, "report": "r.html",
+        "verdict": "verdict: don't ship treatment (guardrail breached: …)",
+        "guardrail_breaches": ["latency_p99_ms 61 ms over the budget of 50 ms"],
+    }  # fmt: skip
+    print_simulated({"home_feed_ranker": run})
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1:3] == [
+        "  verdict: don't ship treatment (guardrail breached: …)",
+        "  guardrail breached: latency_p99_ms 61 ms over the budget of 50 ms",
+    ]
