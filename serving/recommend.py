@@ -55,13 +55,15 @@ class Ranked:
         items: Catalogue positions, best first.
         scores: Their scores (the re-ranker's; the sequential model's when not re-ranked).
         strategy: ``reranked`` or ``retrieval``.
-        rows: The candidates' item features by id (read once, reused by the rules).
+        rows: The candidates' item features by id (read once).
+        candidates: The business rules' input for them (stock, promotion, categories).
     """
 
     items: np.ndarray
     scores: np.ndarray
     strategy: str
     rows: dict[str, dict[str, Any]]
+    candidates: Candidates
 
 
 def _in_stock(row: dict[str, Any] | None) -> bool:
@@ -140,6 +142,29 @@ class Recommender:
                 degraded.append("event_store_unavailable")
         return bought
 
+    def _prepare(
+        self,
+        engine: Engine,
+        positions: np.ndarray,
+        scores: np.ndarray | None,
+        degraded: list[str],
+        rows: dict[str, dict[str, Any]] | None = None,
+    ) -> Candidates:
+        """The rules' input for candidates (best first, with the model's scores); their
+        features are read in one batch unless given."""
+        ids = engine.item_ids[positions].tolist()
+        if rows is None:
+            rows, _ = self.features.candidates(ids, degraded)
+        empty: dict[str, Any] = {}
+        return Candidates(
+            items=positions,
+            item_ids=ids,
+            categories=engine.categories[positions].tolist(),
+            in_stock=np.array([_in_stock(rows.get(i)) for i in ids], bool),
+            promo=np.array([float((rows.get(i) or empty).get("promo") or 0.0) for i in ids]),
+            scores=scores,
+        )
+
     def _finish(
         self,
         engine: Engine,
@@ -151,25 +176,14 @@ class Recommender:
         bought: set[int] | None = None,
         exclude: set[int] | None = None,
         rules: BusinessRules | None = None,
-        rows: dict[str, dict[str, Any]] | None = None,
+        prepared: Candidates | None = None,
     ) -> tuple[list[str], list[float]]:
-        """Apply the rules to candidates (best first, with the model's scores); their
-        features are read in one batch unless given."""
-        ids = engine.item_ids[positions].tolist()
-        if rows is None:
-            rows, _ = self.features.candidates(ids, degraded)
-        ranked = Candidates(
-            items=positions,
-            item_ids=ids,
-            categories=engine.categories[positions].tolist(),
-            in_stock=np.array([_in_stock(rows.get(i)) for i in ids], bool),
-            promo=np.array([float((rows.get(i) or {}).get("promo") or 0.0) for i in ids]),
-            scores=scores,
-        )
+        """Apply the rules to candidates (``prepared`` if given, else built here)."""
+        ranked = prepared or self._prepare(engine, positions, scores, degraded)
         chosen, final = apply_rules(
             ranked, rules or self.rules, bought or set(), k, exclude or set()
         )
-        return [ids[i] for i in chosen], final
+        return [ranked.item_ids[i] for i in chosen], final
 
     def _answer(
         self, items: list[str], scores: list[float], strategy: str, k: int,
@@ -280,7 +294,7 @@ class Recommender:
         bought = self._bought(engine, user_id, degraded)
         items, final = self._finish(
             engine, ranked.items, ranked.scores, k, degraded,
-            bought=bought, exclude=excluded, rows=ranked.rows,
+            bought=bought, exclude=excluded, prepared=ranked.candidates,
         )  # fmt: skip
         return self._answer(items, final, ranked.strategy, k, degraded, unknown), engine.version
 
@@ -357,13 +371,17 @@ class Recommender:
             try:
                 model = self._rerank(engine, user, history, scores, candidates, rows, interest)
                 order = np.argsort(-model, kind="stable")
-                return Ranked(candidates[order], model[order], "reranked", rows)
+                ranked = candidates[order]
+                prepared = self._prepare(engine, ranked, model[order], degraded, rows)
+                return Ranked(ranked, model[order], "reranked", rows, prepared)
             except Exception as exc:  # a broken ranker must not break the answer
                 log.warning("re-ranking failed: %s", exc)
                 degraded.append("ranker_failed")
         sequential = scores["sequential"][candidates]
         order = np.argsort(-sequential, kind="stable")
-        return Ranked(candidates[order], sequential[order], "retrieval", rows)
+        ranked = candidates[order]
+        prepared = self._prepare(engine, ranked, sequential[order], degraded, rows)
+        return Ranked(ranked, sequential[order], "retrieval", rows, prepared)
 
     @staticmethod
     def _rerank(
