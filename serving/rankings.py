@@ -93,6 +93,6 @@ class RankingCache:
             except Exception as exc:  # its type only: a message may quote user ids
                 log.warning("warming the ranking cache failed: %s", type(exc).__name__)
                 break
-            time.sleep(0)  # let request threads in between shoppers
+            time.sleep(0.001)  # let request threads in between shoppers
         log.info("ranked %d shoppers ahead in %.1f s", done, time.monotonic() - started)
         return done
