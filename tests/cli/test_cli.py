@@ -112,7 +112,7 @@ def test_load_writes_a_valid_feed_directory_and_reports_drops(tmp_path: Path) ->
     out = tmp_path / "retail"
     result = runner.invoke(app, ["load", "online_retail", "--data-dir", str(out)])
     assert result.exit_code == 0, result.output
-    assert {"cancellation", "missing_customer", "kept"} <= set(result.output.split())
+    assert {"non_product_code", "missing_customer", "kept"} <= set(result.output.split())
     check = runner.invoke(app, ["validate", "--data-dir", str(out)])
     assert check.exit_code == 0, check.output
     assert sorted(p.name for p in Workspace(out).feeds.iterdir()) == [
