@@ -4,6 +4,7 @@
 # Debian packages when missing. Idempotent: a running server is left as it is.
 #
 #   scripts/services.sh start   # prints the connection settings as KEY=VALUE lines
+#   scripts/services.sh browser # installs Debian's chromium (page tests); prints its path
 #   scripts/services.sh stop
 #
 # Ports and paths can be changed with STOREFRONT_REDIS_PORT, STOREFRONT_PG_PORT and
@@ -60,6 +61,14 @@ start_postgres() {
       "CREATE DATABASE feast OWNER storefront;" >/dev/null
 }
 
+need_browser() {
+  if ! command -v chromium >/dev/null; then
+    log "installing chromium from Debian packages (for the page tests)"
+    apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >&2
+  fi
+}
+
 case "${1:-start}" in
   start)
     need_packages
@@ -68,11 +77,15 @@ case "${1:-start}" in
     echo "STOREFRONT_TEST_REDIS=127.0.0.1:$REDIS_PORT"
     echo "STOREFRONT_TEST_POSTGRES=postgresql+psycopg://storefront:storefront@127.0.0.1:$PG_PORT/feast"
     ;;
+  browser)
+    need_browser
+    echo "STOREFRONT_TEST_CHROMIUM=$(command -v chromium)"
+    ;;
   stop)
     redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
     if [ -f "$PG_DATA/PG_VERSION" ]; then
       su postgres -c "$(pg_bin)/pg_ctl -D $PG_DATA -m fast stop" >/dev/null 2>&1 || true
     fi
     ;;
-  *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+  *) echo "usage: $0 start|browser|stop" >&2; exit 2 ;;
 esac

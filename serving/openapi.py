@@ -23,6 +23,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from serving.pages.site import SESSION_COOKIE
+from serving.pages.site import openapi_paths as pages_openapi_paths
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -325,6 +328,7 @@ def build_document(service: Any) -> dict[str, Any]:
     for api in sorted(service.apis.values(), key=lambda a: a.route):
         paths[api.route] = _post_operation(api, components)
     paths |= _get_paths()
+    paths |= pages_openapi_paths()
     return {
         "openapi": OPENAPI_VERSION,
         "info": {
@@ -350,6 +354,7 @@ def build_document(service: Any) -> dict[str, Any]:
             {"name": "Admin", "description": "Need the admin key (X-API-Key)."},
             {"name": "Infrastructure", "description": "Health and metrics (BentoML)."},
             {"name": "Documentation", "description": "This document and its page."},
+            {"name": "Pages", "description": "The shop's pages (admin login) and their calls."},
         ],
         "paths": paths,
         "components": {
@@ -357,6 +362,7 @@ def build_document(service: Any) -> dict[str, Any]:
             "securitySchemes": {
                 "adminKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
                 "ingestKey": {"type": "apiKey", "in": "header", "name": "X-Ingest-Key"},
+                "adminSession": {"type": "apiKey", "in": "cookie", "name": SESSION_COOKIE},
             },
         },
     }

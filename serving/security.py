@@ -98,7 +98,7 @@ def _under(path: str, prefixes: tuple[str, ...]) -> bool:
     return any(path == p or path.startswith(p + "/") for p in prefixes)
 
 
-def _given_key(headers: dict[bytes, bytes], header: bytes, basic: bool = False) -> str:
+def given_key(headers: dict[bytes, bytes], header: bytes, basic: bool = False) -> str:
     """The key a request carries: ``header``, else ``Authorization: Bearer``, else (when
     ``basic``) HTTP Basic's password (a browser's login prompt)."""
     given = headers.get(header, b"").decode("latin-1")
@@ -221,7 +221,7 @@ class GuardMiddleware:
 
     def _authorised(self, scope: Scope) -> bool:
         headers = dict(scope.get("headers") or [])
-        return key_matches(_given_key(headers, KEY_HEADER, basic=True), self.admin_key)
+        return key_matches(given_key(headers, KEY_HEADER, basic=True), self.admin_key)
 
     def _refusal(self, scope: Scope) -> tuple[int, bytes, list[tuple[bytes, bytes]]] | None:
         """The answer to a request refused before its body is read, else ``None``."""
@@ -234,7 +234,7 @@ class GuardMiddleware:
         if (
             _under(path, INGEST_PATHS)
             and self.ingest.required
-            and not key_matches(_given_key(headers, INGEST_HEADER), self.ingest.key)
+            and not key_matches(given_key(headers, INGEST_HEADER), self.ingest.key)
         ):
             body = _error_body(
                 401, "posting events needs the ingest key (X-Ingest-Key)", ["x-ingest-key"]

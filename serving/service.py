@@ -31,6 +31,8 @@ from serving.headers import AnswerHeadersMiddleware, cors_options
 from serving.online import OnlineHealer, open_online
 from serving.openapi import OpenAPIMiddleware
 from serving.overload import OverloadMiddleware
+from serving.pages import SITE, PagesMiddleware
+from serving.pages.site import ShopContext
 from serving.rankings import RankingCache
 from serving.reader import Features
 from serving.reload import ReloadSignal
@@ -153,6 +155,12 @@ class Storefront:
             self.state.shop.unit_costs,
         )
         PAGES.store = self.experiments.store
+        SITE.bind(
+            ShopContext(
+                data_dir, self.clock, self.cfg.events_url(), self.experiments.store, self.cfg
+            ),
+            self.cfg.resolved_admin_key(),
+        )  # the dashboard, the pricing desk and the audit read this shop
         log.info(
             "serving %s from %s (models %s%s)",
             self.cfg.models.name,
@@ -604,6 +612,8 @@ Storefront.add_asgi_middleware(
     admin_key=CONFIG.resolved_admin_key(),
     ingest=IngestPolicy(CONFIG.resolved_ingest_key(), CONFIG.events.require_ingest_key),
 )
+# the shop's pages (/dashboard, /pricing, /audit) behind the admin login
+Storefront.add_asgi_middleware(PagesMiddleware)
 # the OpenAPI document (/docs.json) and the API page (/, /docs)
 Storefront.add_asgi_middleware(OpenAPIMiddleware, service=Storefront)
 Storefront.add_asgi_middleware(OverloadMiddleware, **CONFIG.overload.model_dump())

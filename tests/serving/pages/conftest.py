@@ -1,0 +1,41 @@
+"""Fixtures of the page tests: Debian's Chromium (installed by ``scripts/services.sh
+browser`` when missing, never downloaded by Playwright) driven by Playwright, and a
+logged-in browser context on the serving tests' server."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from storefront.config import PROJECT_ROOT
+
+
+def _chromium() -> str:
+    given = os.environ.get("STOREFRONT_TEST_CHROMIUM")
+    if given:
+        return given
+    script = PROJECT_ROOT / "scripts" / "services.sh"
+    out = subprocess.run(
+        ["bash", str(script), "browser"], check=True, capture_output=True, text=True
+    ).stdout
+    return out.strip().rpartition("=")[2]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Headless Chromium (Debian's) under Playwright, for the whole session."""
+    from playwright.sync_api import sync_playwright
+
+    path = _chromium()
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=path, headless=True, args=["--no-sandbox", "--disable-gpu"]
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
