@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import _path  # noqa: F401  (first: keeps this folder off the import path)
@@ -118,6 +119,7 @@ async def _run_rate(port: int, bodies: list[bytes], rate: float, seconds: float)
     opened = 0
     latencies: list[float] = []
     errors = 0
+    outcomes: Counter[str] = Counter()  # HTTP status, or the exception's class
     n = int(rate * seconds)
     start = time.perf_counter() + 0.05
 
@@ -133,11 +135,13 @@ async def _run_rate(port: int, bodies: list[bytes], rate: float, seconds: float)
                     conn = Connection(*await asyncio.open_connection("127.0.0.1", port))
                 status = await conn.post("/recommend", bodies[k % len(bodies)])
             latencies.append((time.perf_counter() - due) * 1000)
+            outcomes[str(status)] += 1
             if status != 200:
                 errors += 1
             idle.append(conn)
-        except Exception:  # timeout, refused, reset, a malformed answer: all errors
+        except Exception as exc:  # timeout, refused, reset, a malformed answer: all errors
             errors += 1
+            outcomes[type(exc).__name__] += 1
             if conn is not None:
                 conn.writer.close()
 
@@ -160,6 +164,7 @@ async def _run_rate(port: int, bodies: list[bytes], rate: float, seconds: float)
         "p99_ms": round(float(np.percentile(lat, 99)), 2),
         "error_rate": round(errors / max(n, 1), 4),
         "connections": opened,
+        "outcomes": dict(sorted(outcomes.items())),
     }
 
 
@@ -296,7 +301,7 @@ def report(figures: list[dict], load: list[float]) -> None:
             + f" {f['error_rate']:>7.2%} {f['cpu_ms']:>7.2f}"
         )
     good = [f["rps"] for f in figures if f["p99_ms"] <= GOAL_MS and f["error_rate"] == 0]
-    keys = ("rps", "p50_ms", "p95_ms", "p99_ms", "error_rate", "cpu_ms")
+    keys = ("rps", "p50_ms", "p95_ms", "p99_ms", "error_rate", "cpu_ms", "outcomes")
     rows = [{k: f[k] for k in keys} for f in figures]
     best = max(good) if good else None
     print(json.dumps({"rates": rows, "max_rps_p99_under_25ms": best, "cpus": os.cpu_count(),

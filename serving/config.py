@@ -70,9 +70,10 @@ class RecommendConfig(Settings):
     0: rank on every request."""
     ranking_cache_size: int = Field(default=50_000, ge=1)
     """Shoppers whose ranked feed is kept (least recently asked dropped)."""
-    warm_shoppers: int = Field(default=2_000, ge=0)
+    warm_shoppers: int = Field(default=500, ge=0)
     """After each model load, rank this many of the most recent shoppers in the
-    background, so their first request is answered from the cache."""
+    background (a quarter of one core at most), so their first request within
+    ``ranking_cache_seconds`` is answered from the cache."""
 
 
 class EventsConfig(Settings):

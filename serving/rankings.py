@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 
 log = logging.getLogger(__name__)
+WARM_DUTY = 0.25
+"""Share of the time a warm-up may spend ranking (the rest it sleeps)."""
 
 
 @dataclass(frozen=True)
@@ -79,20 +81,37 @@ class RankingCache:
         with self._lock:
             self._entries.clear()
 
-    def warm(self, rank: Any, users: list[str], stop: threading.Event | None = None) -> int:
+    def warm(
+        self,
+        rank: Any,
+        users: list[str],
+        stop: threading.Event | None = None,
+        duty: float = WARM_DUTY,
+    ) -> int:
         """Rank ``users`` (``rank(user_id)`` puts each in the cache); how many were.
-        Stops early when ``stop`` is set (a newer state is warming)."""
+        Stops early when ``stop`` is set (a newer state is warming).
+
+        Args:
+            rank: Ranks one shopper into the cache.
+            users: The shoppers, most likely visitors first.
+            stop: Set to stop early.
+            duty: Largest share of the time spent ranking: after each shopper the
+                warm-up sleeps ``(1 - duty) / duty`` times as long as it ranked, so a
+                warm-up never takes the interpreter from the requests it is for.
+        """
         done = 0
         started = time.monotonic()
+        pause = (1.0 - duty) / duty
         for user in users:
             if stop is not None and stop.is_set():
                 break
+            began = time.perf_counter()
             try:
                 rank(user)
                 done += 1
             except Exception as exc:  # its type only: a message may quote user ids
                 log.warning("warming the ranking cache failed: %s", type(exc).__name__)
                 break
-            time.sleep(0.001)  # let request threads in between shoppers
+            time.sleep(max(0.001, pause * (time.perf_counter() - began)))
         log.info("ranked %d shoppers ahead in %.1f s", done, time.monotonic() - started)
         return done

@@ -71,12 +71,16 @@ def apply_rules(
         base = np.asarray(ranked.scores, dtype=np.float64)
         finite = base[np.isfinite(base)]
         spread = float(finite.max() - finite.min()) if len(finite) > 1 else 1.0
-    boost = np.array(
-        [
-            rules.promoted_items.get(item, 0.0) + rules.promoted_categories.get(cat, 0.0)
-            for item, cat in zip(ranked.item_ids, ranked.categories, strict=True)
-        ]
-    )
+    boost = np.zeros(n)
+    if rules.promoted_items or rules.promoted_categories:
+        boost = np.fromiter(
+            (
+                rules.promoted_items.get(item, 0.0) + rules.promoted_categories.get(cat, 0.0)
+                for item, cat in zip(ranked.item_ids, ranked.categories, strict=True)
+            ),
+            np.float64,
+            n,
+        )
     scores = base + (boost + rules.promo_flag_boost * ranked.promo) * (spread or 1.0)
     keep = np.ones(n, bool)
     if rules.in_stock_only:
@@ -85,7 +89,8 @@ def apply_rules(
         keep &= ~np.isin(ranked.items, list(bought))
     if exclude:
         keep &= ~np.isin(ranked.items, list(exclude))
-    order = [int(i) for i in np.argsort(-scores, kind="stable") if keep[i]]
+    by_score = np.argsort(-scores, kind="stable")
+    order: list[int] = by_score[keep[by_score]].tolist()
     chosen: list[int] = []
     per_category: dict[str, int] = {}
     overflow: list[int] = []
