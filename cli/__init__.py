@@ -12,10 +12,12 @@ import os
 import sys
 
 from cli import (  # noqa: F401
+    audit,
     data,
     experiments,
     features,
     inventory,
+    kpi,
     models,
     pricing,
     quickstart,

@@ -7,6 +7,11 @@ their current feed price with reason ``no_published_price`` and the 30-day lowes
 the prices feed. The ledger is re-read when it changes; which entry is in force is
 evaluated again whenever the moment asked leaves the span over which it cannot change,
 so a price approved for later is served from its ``valid_from`` on, never before.
+
+Reference prices: every answer carries ``lowest_price_30d``; ``was_price`` is set, and
+``is_reduced`` true, only when the price is below that lawful reference (the lowest
+price of the 30 days before the price took effect), so a storefront never shows a "was"
+price that is not one (:func:`reference`).
 """
 
 from __future__ import annotations
@@ -30,6 +35,19 @@ Quote = Callable[[list[str], dt.datetime], dict[str, set[float]]]
 NO_PUBLISHED_PRICE = "no_published_price"
 EXPERIMENT_CURRENT = "experiment_current_price"
 """Reason of a feed price answered to a pricing experiment's current-price arm."""
+
+
+REDUCTION_TOLERANCE = 0.005
+"""A price counts as reduced when it is at least this far (half a cent) below the
+reference, so rounding never makes a reduction."""
+
+
+def reference(price: float, lowest_30d: float | None) -> tuple[float | None, bool]:
+    """``(was_price, is_reduced)`` of a price with its lawful 30-day lowest: the lowest
+    as "was" price when the price is below it, else ``(None, False)``."""
+    if lowest_30d is None or price > lowest_30d - REDUCTION_TOLERANCE:
+        return None, False
+    return lowest_30d, True
 
 
 def _covers(span: Span | None, at: dt.datetime) -> bool:
@@ -165,11 +183,13 @@ class PriceBook:
                 lowest = row["was_price"]
                 if lowest is None and feed is not None:
                     lowest = feed.lowest_30d  # a rollback to the feed price keeps its lowest
+                was, reduced = reference(row["price"], lowest)
                 answers.append(
                     ItemPrice(
                         item_id=item,
                         price=row["price"],
-                        was_price=lowest,
+                        was_price=was,
+                        is_reduced=reduced,
                         lowest_price_30d=lowest,
                         reasons=list(row["reasons"] or []),
                         approved_by=row["by"],
@@ -179,11 +199,13 @@ class PriceBook:
                     )
                 )
             elif feed is not None:
+                was, reduced = reference(feed.price, feed.lowest_30d)
                 answers.append(
                     ItemPrice(
                         item_id=item,
                         price=feed.price,
-                        was_price=feed.lowest_30d,
+                        was_price=was,
+                        is_reduced=reduced,
                         lowest_price_30d=feed.lowest_30d,
                         reasons=[EXPERIMENT_CURRENT if item in feed_only else NO_PUBLISHED_PRICE],
                         source="feed",

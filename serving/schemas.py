@@ -159,14 +159,26 @@ class BoughtTogetherResponse(Listed):
 class PriceRequest(Strict):
     item_ids: list[Id] = Field(min_length=1, max_length=MAX_ITEMS)
     request_id: Id | None = None
+    user_id: Id | None = None
+    """Who asks (optional): it never changes the price (one price per item and moment
+    for every shopper); only its pseudonym is logged, for the price-parity audit."""
+    session_id: Id | None = None
+    """The shopper's session (optional, pseudonymised like ``user_id``)."""
 
 
 class ItemPrice(Documented):
     item_id: str
     price: float
     was_price: float | None = None
-    """Lowest price of the last 30 days (the lawful reference price)."""
+    """The lawful reference ("was") price, set only when ``is_reduced``: the lowest price
+    of the item in the 30 days before the price in force took effect. ``null`` whenever
+    the price is not a reduction from it: show no struck-through price then."""
+    is_reduced: bool = False
+    """True only when ``was_price`` is the lawful 30-day lowest and ``price`` is below
+    it: the one case a storefront may show the price as reduced."""
     lowest_price_30d: float | None = None
+    """The lowest price of the last 30 days, always given (for the shop's own display
+    rules); never a "was" price by itself."""
     reasons: list[str]
     """Guardrail reasons of the approved price, or ``no_published_price``."""
     approved_by: str | None = None

@@ -23,6 +23,7 @@ import polars as pl
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import JSONResponse
 
+from audit.quotes import Quote, QuoteLog
 from serving.activity import RecentActivity
 from serving.config import load_serving_config
 from serving.events import EventStore, InvalidEventError, validate_events
@@ -154,6 +155,8 @@ class Storefront:
             self.cfg.experiments_refresh_seconds,
             self.state.shop.unit_costs,
         )
+        store = self.experiments.store
+        self.quotes = QuoteLog(None if store is None else store.engine)  # every /price quote
         PAGES.store = self.experiments.store
         SITE.bind(
             ShopContext(
@@ -171,8 +174,9 @@ class Storefront:
 
     @bentoml.on_shutdown
     def _flush_exposures(self) -> None:
-        """Write the exposures still waiting for their batch."""
+        """Write the exposures (and price quotes) still waiting for their batch."""
         self.experiments.flush()
+        self.quotes.flush()
 
     def __is_ready__(self) -> bool:
         return self.state is not None
@@ -421,6 +425,12 @@ class Storefront:
         at = state.clock.now()
         served = self._served(body.request_id)
         prices, unknown, degraded = self._quote(state, body.item_ids, at, served["request_id"])
+        requester = self.pseudonym(body.user_id or body.session_id)  # never the raw id
+        self.quotes.append(
+            Quote(served["request_id"], p.item_id, p.price, p.was_price, p.is_reduced, at,
+                  requester)
+            for p in prices
+        )  # fmt: skip
         return PriceResponse(
             **served,
             prices=prices,
