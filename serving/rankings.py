@@ -71,10 +71,18 @@ class RankingCache:
 
     def put(self, key: str, engine: Any, stamp: int, ranked: Any) -> None:
         """Keep ``ranked`` for ``key`` (ranked by ``engine`` at activity ``stamp``)."""
+        now = time.monotonic()
         with self._lock:
-            self._entries[key] = _Entry(ranked, engine, stamp, time.monotonic())
+            self._entries[key] = _Entry(ranked, engine, stamp, now)
             self._entries.move_to_end(key)
             while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+            # the least recently used first: expired ones there are dropped, so the cache
+            # holds about ttl × distinct shoppers per second, not ``size`` stale feeds
+            while self._entries:
+                oldest = next(iter(self._entries.values()))
+                if now - oldest.at < self.ttl:
+                    break
                 self._entries.popitem(last=False)
 
     def clear(self) -> None:

@@ -55,14 +55,12 @@ class Ranked:
         items: Catalogue positions, best first.
         scores: Their scores (the re-ranker's; the sequential model's when not re-ranked).
         strategy: ``reranked`` or ``retrieval``.
-        rows: The candidates' item features by id (read once).
         candidates: The business rules' input for them (stock, promotion, categories).
     """
 
     items: np.ndarray
     scores: np.ndarray
     strategy: str
-    rows: dict[str, dict[str, Any]]
     candidates: Candidates
 
 
@@ -373,7 +371,7 @@ class Recommender:
                 order = np.argsort(-model, kind="stable")
                 ranked = candidates[order]
                 prepared = self._prepare(engine, ranked, model[order], degraded, rows)
-                return Ranked(ranked, model[order], "reranked", rows, prepared)
+                return Ranked(ranked, model[order], "reranked", prepared)
             except Exception as exc:  # a broken ranker must not break the answer
                 log.warning("re-ranking failed: %s", exc)
                 degraded.append("ranker_failed")
@@ -381,7 +379,7 @@ class Recommender:
         order = np.argsort(-sequential, kind="stable")
         ranked = candidates[order]
         prepared = self._prepare(engine, ranked, sequential[order], degraded, rows)
-        return Ranked(ranked, sequential[order], "retrieval", rows, prepared)
+        return Ranked(ranked, sequential[order], "retrieval", prepared)
 
     @staticmethod
     def _rerank(
