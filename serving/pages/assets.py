@@ -5,6 +5,7 @@ JavaScript from the installed ``plotly`` package, the stylesheet and the scripts
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 
 from starlette.requests import Request
@@ -13,6 +14,7 @@ from starlette.routing import BaseRoute, Route
 
 STATIC = Path(__file__).parent / "static"
 PLOTLY = "plotly.min.js"
+ASSET_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,100}")
 MEDIA_TYPES = {".js": "text/javascript", ".css": "text/css"}
 
 
@@ -28,10 +30,10 @@ def asset(name: str) -> bytes | None:
     """An asset's bytes by file name, ``None`` if there is no such asset."""
     if name == PLOTLY:
         return plotly_js()
-    path = STATIC / name
-    if "/" in name or name.startswith(".") or not path.is_file():
+    if not ASSET_NAME.fullmatch(name):  # no folders, no dot files, no odd characters
         return None
-    return path.read_bytes()
+    path = STATIC / name
+    return path.read_bytes() if path.is_file() else None
 
 
 async def _serve(request: Request) -> Response:

@@ -200,6 +200,10 @@ def _site_paths() -> dict[str, Any]:
     }
     refused = {"description": "Wrong admin key.", "content": {"application/json": ERROR_CONTENT}}
     not_json = {"description": "Not a JSON body.", "content": {"application/json": ERROR_CONTENT}}
+    too_large = {
+        "description": "Body over ``limits.max_body_bytes``.",
+        "content": {"application/json": ERROR_CONTENT},
+    }
     text = {"schema": {"type": "string"}}
     return {
         "/login": {
@@ -236,7 +240,7 @@ def _site_paths() -> dict[str, Any]:
                         }
                     },
                 },
-                "responses": {"200": ok, "401": refused, "415": not_json},
+                "responses": {"200": ok, "401": refused, "413": too_large, "415": not_json},
             },
         },
         "/logout": {
@@ -248,7 +252,7 @@ def _site_paths() -> dict[str, Any]:
                     "required": False,
                     "content": {"application/json": {"schema": {}, "example": {}}},
                 },
-                "responses": {"200": ok, "415": not_json},
+                "responses": {"200": ok, "413": too_large, "415": not_json},
             }
         },
         "/assets/{name}": {

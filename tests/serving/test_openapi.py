@@ -27,8 +27,19 @@ def document(server: Server) -> dict[str, Any]:
     return json.loads(text)
 
 
+def _is_page(op: dict[str, Any]) -> bool:
+    return "Pages" in op.get("tags", [])
+
+
 def _posts(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {p: item["post"] for p, item in document["paths"].items() if "post" in item}
+    """The service's API endpoints (the pages' own calls are checked apart)."""
+    paths = document["paths"].items()
+    return {p: item["post"] for p, item in paths if "post" in item and not _is_page(item["post"])}
+
+
+def _page_posts(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    paths = document["paths"].items()
+    return {p: item["post"] for p, item in paths if "post" in item and _is_page(item["post"])}
 
 
 def test_document_validates_as_one_openapi_version(document: dict[str, Any]) -> None:
@@ -58,8 +69,11 @@ def test_every_route_is_documented(server: Server, document: dict[str, Any]) -> 
     for path, item in paths.items():  # and every documented route is one the server answers
         concrete = path.replace("{name}", "no-such-experiment")
         if "get" in item and "{" not in path:
-            assert get(server.base, concrete)[0] == 200, path
-        if "post" in item:
+            headers = {"X-API-Key": ADMIN_KEY} if item["get"].get("security") else None
+            assert get(server.base, concrete, headers)[0] == 200, path
+            if _is_page(item["get"]) and item["get"].get("security"):
+                assert get(server.base, concrete)[0] == 401, path  # the login, not the page
+        if "post" in item and "get" not in item:
             refused = {405, 401} if path.startswith(ADMIN) or path == "/events" else {405}
             assert get(server.base, concrete)[0] in refused, path  # there, POST only
 
@@ -80,6 +94,22 @@ def test_every_endpoint_documents_its_errors(document: dict[str, Any]) -> None:
     assert {"200", "401", "404"} <= set(report["responses"])
     error = document["components"]["schemas"]["Error"]
     assert set(error["properties"]) == {"error", "fields", "detail"}
+
+
+def test_every_page_call_documents_its_errors_and_an_example(document: dict[str, Any]) -> None:
+    page_posts = _page_posts(document)
+    assert {"/login", "/logout"} <= set(page_posts)
+    for path, op in page_posts.items():
+        responses = op["responses"]
+        assert op["summary"] and op["description"], path
+        assert "example" in op["requestBody"]["content"]["application/json"], path
+        for status in ("200", "413", "415"):
+            assert status in responses, (path, status)
+        for status, response in responses.items():
+            if status != "200" and "application/json" in response.get("content", {}):
+                schema = response["content"]["application/json"]["schema"]
+                assert schema == {"$ref": "#/components/schemas/Error"}, (path, status)
+        assert ("401" in responses) == bool(op.get("security")) or path == "/login", path
 
 
 def test_every_endpoint_has_a_summary_and_an_example(document: dict[str, Any]) -> None:

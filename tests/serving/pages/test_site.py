@@ -32,6 +32,7 @@ def test_assets_are_served_by_the_service(server: Server) -> None:
     assert get(server.base, "/assets/tables.js")[0] == 200
     assert get(server.base, "/assets/nothing.js")[0] == 404
     assert get(server.base, "/assets/..%2Fsite.py")[0] == 404
+    assert get(server.base, "/assets/a%00b.js")[0] == 404  # never a 500
 
 
 def test_login_takes_only_the_admin_key_and_never_puts_it_in_the_cookie(server: Server) -> None:
