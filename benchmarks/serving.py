@@ -44,6 +44,9 @@ from storefront.workspace import Workspace
 PY_SPY = Path(sys.executable).parent / "py-spy"
 GOAL_MS = 25.0
 TIMEOUT_S = 5.0
+MAX_IDLE_S = 4.0
+"""Idle connections older than this are closed, not reused (the server's keep-alive
+timeout is 5 s; an HTTP client library does the same)."""
 MAX_CONNECTIONS = 64
 
 
@@ -115,7 +118,7 @@ class Connection:
 async def _run_rate(port: int, bodies: list[bytes], rate: float, seconds: float) -> dict:
     """Send ``rate`` requests per second for ``seconds`` (evenly spaced), measure each
     from its due time; a request not answered within TIMEOUT_S is an error."""
-    idle: list[Connection] = []
+    idle: list[tuple[Connection, float]] = []  # with the moment each was last used
     opened = 0
     latencies: list[float] = []
     errors = 0
@@ -128,9 +131,12 @@ async def _run_rate(port: int, bodies: list[bytes], rate: float, seconds: float)
         conn = None
         try:
             async with asyncio.timeout(TIMEOUT_S):
-                if idle:
-                    conn = idle.pop()
-                else:
+                while idle and conn is None:
+                    conn, since = idle.pop()
+                    if time.perf_counter() - since >= MAX_IDLE_S:  # the server may have
+                        conn.writer.close()  # closed it (keep-alive 5 s): a client library
+                        conn = None  # opens a new one too
+                if conn is None:
                     opened += 1
                     conn = Connection(*await asyncio.open_connection("127.0.0.1", port))
                 status = await conn.post("/recommend", bodies[k % len(bodies)])
@@ -138,7 +144,7 @@ async def _run_rate(port: int, bodies: list[bytes], rate: float, seconds: float)
             outcomes[str(status)] += 1
             if status != 200:
                 errors += 1
-            idle.append(conn)
+            idle.append((conn, time.perf_counter()))
         except Exception as exc:  # timeout, refused, reset, a malformed answer: all errors
             errors += 1
             outcomes[type(exc).__name__] += 1
@@ -153,7 +159,7 @@ async def _run_rate(port: int, bodies: list[bytes], rate: float, seconds: float)
             await asyncio.sleep(delay)
         tasks.append(asyncio.create_task(one(k, due)))
     await asyncio.gather(*tasks)
-    for conn in idle:
+    for conn, _ in idle:
         conn.writer.close()
     lat = np.array(latencies + [TIMEOUT_S * 1000] * errors)  # an error counts as a timeout
     return {

@@ -32,6 +32,8 @@ def _print_served(served: quickstart.Served) -> None:
     console.print(
         f"[bold]the shop is served at {url}[/]\n"
         f"  Swagger UI: {url}/   OpenAPI: {url}/docs.json\n"
+        f"  pages (log in with the admin key): KPI dashboard {url}/dashboard   "
+        f"pricing desk {url}/pricing   algorithm audit {url}/audit\n"
         f"  experiment reports: {url}/reports/<name> (admin key), and under {served.reports}\n"
         + (
             f"  keys: admin (X-API-Key) in {served.keys.admin_file}, "
