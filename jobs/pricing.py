@@ -20,8 +20,9 @@ if TYPE_CHECKING:
     from training.pricing.actions import LedgerResult
     from training.pricing.proposals import ProposalSet
 
-__all__ = ["GuardrailError", "ProposalJob", "approve", "history", "propose",
-           "reject", "rollback", "set_price"]  # fmt: skip
+__all__ = ["GuardrailError", "ProposalJob", "approval_diff", "approve", "approve_items",
+           "history", "latest_proposal", "propose", "reject", "rollback",
+           "set_price"]  # fmt: skip
 
 
 PROPOSE_NEEDS = {
@@ -151,3 +152,97 @@ def history(data_dir: Path | None, item: str | None = None) -> pl.DataFrame:
     from training.pricing.ledger import history as read
 
     return read(open_shop(data_dir), item)
+
+
+def latest_proposal(data_dir: Path | None) -> ProposalSet | None:
+    """The shop's most recently created proposal (``None``: none yet)."""
+    import json
+
+    from training.pricing.proposals import load, proposals_dir
+
+    shop = open_shop(data_dir)
+    made = [(json.loads(p.read_text()).get("created_at", ""), p.stem)
+            for p in proposals_dir(shop).glob("*.json")]  # fmt: skip
+    return load(shop, max(made)[1]) if made else None
+
+
+def _selected(proposal: ProposalSet, items: list[str]) -> pl.DataFrame:
+    """The proposal's rows of ``items``.
+
+    Raises:
+        ValueError: No item named, or one the proposal does not price.
+    """
+    if not items:
+        raise ValueError("items: name at least one item of the proposal")
+    unknown = sorted(set(items) - set(proposal.table["item_id"]))
+    if unknown:
+        raise ValueError(f"items: {', '.join(unknown[:5])} not in proposal {proposal.proposal_id}")
+    return proposal.table.filter(pl.col("item_id").is_in(items))
+
+
+def approval_diff(
+    proposal_id: str, data_dir: Path | None, items: list[str] | None = None
+) -> pl.DataFrame:
+    """What approving a proposal (or ``items`` of it) changes against the prices in
+    force now: item_id, category, in_force (the ledger's price, else the feed's),
+    in_force_by (the ledger entry's kind and author; ``None``: the feed), price, change.
+
+    Raises:
+        FileNotFoundError: No such proposal.
+        ValueError: An item the proposal does not price.
+    """
+    from training.pricing.inputs import list_prices
+    from training.pricing.ledger import prices_in_force
+    from training.pricing.proposals import load
+
+    folder = open_shop(data_dir)
+    proposal = load(folder, proposal_id)
+    rows = proposal.table if items is None else _selected(proposal, items)
+    now = _now()
+    ledger = prices_in_force(folder, now).select(
+        "item_id", ledger_price="price", in_force_by=pl.format("{} by {}", "kind", "by")
+    )
+    return (
+        rows.select("item_id", "category", "price")
+        .join(ledger, on="item_id", how="left")
+        .join(list_prices(folder, now), on="item_id", how="left")
+        .select(
+            "item_id", "category", in_force=pl.coalesce("ledger_price", "list_price"),
+            in_force_by="in_force_by", price="price",
+        )
+        .with_columns(change=pl.col("price") / pl.col("in_force") - 1)
+    )  # fmt: skip
+
+
+def approve_items(
+    proposal_id: str,
+    items: list[str],
+    data_dir: Path | None,
+    by: str | None = None,
+    valid_from: dt.datetime | None = None,
+) -> LedgerResult:
+    """Publish only ``items`` of a proposal, as :func:`approve` publishes all of them
+    (from the proposal's day; from now once the proposal was published before).
+
+    Raises:
+        FileNotFoundError: No such proposal.
+        ValueError: Rejected, an item not in it, those prices already in force, or
+            nobody named.
+    """
+    from training.pricing import actions, ledger
+    from training.pricing.proposals import PUBLISHED, load, save
+
+    folder, stamp, who = open_shop(data_dir), _now(), _who(by)
+    proposal = load(folder, proposal_id)
+    entries = ledger.read_ledger(folder)
+    actions._refuse_rejected(entries, proposal_id)
+    rows = _selected(proposal, items).select(
+        "item_id", "price", "was_price", "reasons", "current_price"
+    )
+    day_start = actions._day_start(proposal.date)
+    start = actions._approval_start(entries, rows, proposal_id, day_start, stamp, valid_from)
+    result = actions.publish(folder, rows, proposal_id, who, stamp, start)
+    proposal.meta |= {"status": PUBLISHED, "approved_by": who, "approved_at": stamp.isoformat(),
+                      "approved_items": rows.height}  # fmt: skip
+    save(proposal, folder)
+    return result
