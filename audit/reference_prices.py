@@ -47,6 +47,35 @@ class ReferencePrices:
         return self.violations.is_empty()
 
 
+def _window_lowest(own: pl.DataFrame, start: dt.datetime) -> float | None:
+    """The lowest price in force during ``[start − 30 d, start)`` of one item's entries
+    (sorted by ``valid_from``)."""
+    earlier = own.filter(pl.col("valid_from") < start)
+    in_force_then = earlier.filter(pl.col("valid_from") <= start - WINDOW).tail(1)
+    window = earlier.filter(pl.col("valid_from") > start - WINDOW)
+    prices = pl.concat([in_force_then, window])["price"]
+    return None if prices.is_empty() else float(prices.min())  # type: ignore[arg-type]
+
+
+def _starts(quotes: pl.DataFrame, history: pl.DataFrame) -> pl.DataFrame:
+    """``quotes`` with ``start``: when the quoted price took effect (the entry in force
+    at the quote when it names that price, else the quote's moment)."""
+    entries = history.select(
+        "item_id", pl.col("valid_from").alias("entry_from"), pl.col("price").alias("entry_price")
+    ).sort("entry_from")
+    joined = quotes.sort("quoted_at").join_asof(
+        entries,
+        left_on="quoted_at",
+        right_on="entry_from",
+        by="item_id",
+        strategy="backward",
+        check_sortedness=False,  # sorted above; Polars cannot check it within groups
+    )
+    same = (pl.col("entry_price") - pl.col("price")).abs() < CENT
+    start = pl.when(same).then(pl.col("entry_from")).otherwise(pl.col("quoted_at"))
+    return joined.with_columns(start.alias("start")).drop("entry_from", "entry_price")
+
+
 def lawful_reference(
     history: pl.DataFrame, item: str, price: float, at: dt.datetime
 ) -> float | None:
@@ -59,16 +88,15 @@ def lawful_reference(
         price: The quoted price.
         at: The quote's moment.
     """
+    quote = pl.DataFrame(
+        {"item_id": [item], "price": [price], "quoted_at": [at]},
+        schema={"item_id": pl.String(), "price": pl.Float64(),
+                "quoted_at": pl.Datetime("us", "UTC")},
+    )  # fmt: skip
+    history = history.cast({"valid_from": pl.Datetime("us", "UTC"), "price": pl.Float64()})
+    start = _starts(quote, history)["start"][0]
     own = history.filter(pl.col("item_id") == item).sort("valid_from")
-    before = own.filter(pl.col("valid_from") <= at)
-    start = at
-    if before.height and abs(before["price"][-1] - price) < CENT:
-        start = before["valid_from"][-1]
-    earlier = own.filter(pl.col("valid_from") < start)
-    in_force_then = earlier.filter(pl.col("valid_from") <= start - WINDOW).tail(1)
-    window = earlier.filter(pl.col("valid_from") > start - WINDOW)
-    prices = pl.concat([in_force_then, window])["price"]
-    return None if prices.is_empty() else float(prices.min())  # type: ignore[arg-type]
+    return _window_lowest(own, start)
 
 
 def _reason(row: dict[str, object]) -> str | None:
@@ -93,9 +121,20 @@ def check_reference_prices(quotes: pl.DataFrame, history: pl.DataFrame) -> Refer
         history: ``item_id``, ``valid_from``, ``price`` of every price entry.
     """
     shown = quotes.filter(pl.col("is_reduced") | pl.col("was_price").is_not_null())
+    history = history.cast({"valid_from": pl.Datetime("us", "UTC"), "price": pl.Float64()})
+    mine = history.filter(pl.col("item_id").is_in(shown["item_id"].unique().implode()))
+    by_item = {
+        k[0]: f.sort("valid_from") for k, f in mine.partition_by("item_id", as_dict=True).items()
+    }
+    empty = history.clear()
+    shown = _starts(shown, mine)
+    lowest = {
+        (item, start): _window_lowest(by_item.get(item, empty), start)
+        for item, start in shown.select("item_id", "start").unique().iter_rows()
+    }
     rows = []
     for row in shown.iter_rows(named=True):
-        row["lawful"] = lawful_reference(history, row["item_id"], row["price"], row["quoted_at"])
+        row["lawful"] = lowest[(row["item_id"], row["start"])]
         row["reason"] = _reason(row)
         if row["reason"] is not None:
             rows.append({c: row[c] for c in VIOLATION_COLUMNS})
