@@ -133,7 +133,8 @@ def paths(path: str, schemas: dict[str, dict[str, Any]]) -> dict[str, Any]:
         "guardrails each breaks), the forecast fan (P10, P50, P90) and the ledger entries.",
         {"type": "object"},
         parameters=[{"name": "item_id", "in": "path", "required": True,
-                     "schema": {"type": "string"}, "example": "sku-example"}],
+                     "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+                     "example": "sku-example"}],
     )  # fmt: skip
     history = _get(
         "The price ledger",
@@ -143,5 +144,7 @@ def paths(path: str, schemas: dict[str, dict[str, Any]]) -> dict[str, Any]:
                      "schema": {"type": "string"}, "description": "Only this item."}],
     )  # fmt: skip
     history["get"]["responses"].pop("404")
+    missing = item["get"]["responses"]["404"]["content"]
+    missing["text/plain"] = {"schema": {"type": "string"}}  # no item id: no such route
     found = {path: desk, f"{path}/items/{{item_id}}": item, f"{path}/history": history}
     return found | {f"{path}/{name}": _post(name, schema) for name, schema in schemas.items()}
