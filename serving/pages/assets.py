@@ -14,6 +14,8 @@ from starlette.routing import BaseRoute, Route
 
 STATIC = Path(__file__).parent / "static"
 PLOTLY = "plotly.min.js"
+ASSET_PATTERN = r"^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,100}$"
+"""An asset's file name: no folders, no dot files, no odd characters."""
 ASSET_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,100}")
 MEDIA_TYPES = {".js": "text/javascript", ".css": "text/css"}
 

@@ -48,6 +48,7 @@ def page(
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
         '<meta name=viewport content="width=device-width, initial-scale=1">'
         f"<title>{esc(title)} · Storefront ML</title>"
+        '<link rel=icon href="data:,">'  # no favicon request (a 404 in the console)
         '<link rel=stylesheet href="/assets/app.css">'
         '<script src="/assets/plotly.min.js"></script>'
         f'<script src="/assets/tables.js"></script>{extra}</head><body>'

@@ -19,6 +19,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from serving.pages import assets, layout
+from serving.pages.assets import ASSET_PATTERN
 from serving.security import KEY_HEADER, given_key, key_matches
 from storefront.clock import Clock, SystemClock
 
@@ -250,7 +251,7 @@ def _site_paths() -> dict[str, Any]:
                 "tags": ["Pages"],
                 "requestBody": {
                     "required": False,
-                    "content": {"application/json": {"schema": {}, "example": {}}},
+                    "content": {"application/json": {"schema": {"type": "object"}, "example": {}}},
                 },
                 "responses": {"200": ok, "413": too_large, "415": not_json},
             }
@@ -266,7 +267,7 @@ def _site_paths() -> dict[str, Any]:
                         "in": "path",
                         "required": True,
                         "description": "The asset's file name.",
-                        "schema": {"type": "string"},
+                        "schema": {"type": "string", "pattern": ASSET_PATTERN, "maxLength": 101},
                         "example": "app.css",
                     }
                 ],
