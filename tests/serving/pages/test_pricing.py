@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
 import shutil
 import signal
 from collections.abc import Iterator
@@ -131,6 +132,7 @@ def _ledger(data_dir: Path, kind: str) -> pl.DataFrame:
     return read_ledger(data_dir).filter((pl.col("kind") == kind) & (pl.col("by") == WHO))
 
 
+@pytest.mark.screenshots  # also takes the README's picture of the desk
 def test_the_desk_approves_overrides_and_rolls_back_through_the_page(
     desk: Desk, browser: Any
 ) -> None:
@@ -160,6 +162,9 @@ def _work_the_desk(tab: Any, desk: Desk) -> None:
     page.click(f'button.detail[data-item="{item}"]')
     page.wait_for_selector("#chart-fan .main-svg", timeout=10_000)
     assert rendered_charts(page) == 2
+    if folder := os.environ.get("STOREFRONT_SCREENSHOTS"):  # the README's picture
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / "pricing.png"), full_page=True)
     page.click("#item-close")
 
     # approve a selection after the confirmation with the diff

@@ -15,13 +15,16 @@ from tests.serving.pages.browser import rendered_charts, visit
 pytestmark = [pytest.mark.browser, pytest.mark.screenshots, pytest.mark.slow]
 
 PAGES = {"dashboard": "/dashboard", "pricing": "/pricing", "audit": "/audit"}
+"""The pricing desk's README picture is taken by its own test (a shop with a proposal,
+an item's detail open); here it is checked on a shop with none."""
 
 
 @pytest.mark.parametrize("name", sorted(PAGES))
 def test_each_page_is_pictured_as_a_user_sees_it(
     server: Server, browser: object, name: str, tmp_path: Path
 ) -> None:
-    folder = Path(os.environ.get("STOREFRONT_SCREENSHOTS") or tmp_path)
+    kept = os.environ.get("STOREFRONT_SCREENSHOTS")
+    folder = Path(kept) if kept and name != "pricing" else tmp_path
     tab = visit(browser, server.base)
     answer = tab.open(PAGES[name])
     assert answer.status == 200, answer.status
