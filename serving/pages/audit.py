@@ -24,7 +24,7 @@ from starlette.routing import BaseRoute, Route
 from audit.report import AuditReport, build_report
 from kpi.periods import parse_day
 from serving.pages.layout import card, esc, figure, money, page, percent, table, tiles, when
-from serving.pages.site import ERROR_CONTENT, ShopContext, Site, html_page
+from serving.pages.site import ShopContext, Site, html_page, report_responses
 from storefront.config import ConfigError
 from storefront.feeds import FeedValidationError
 
@@ -290,16 +290,10 @@ def openapi_paths() -> dict[str, Any]:
          "description": "Last day (UTC), included. Default: the last record.",
          "example": "2025-06-28"},
     ]  # fmt: skip
-    html = {"schema": {"type": "string"}}
-    get["responses"]["200"]["content"]["application/json"] = {
-        "schema": {"type": "object", "description": "The audit report (see the README)."}
-    }
-    get["responses"]["400"] = {
-        "description": "A bad date (named in `fields`).",
-        "content": {"text/html": html, "application/json": ERROR_CONTENT},
-    }
-    get["responses"]["503"] = {
-        "description": "The shop has no catalog feed yet, or its feeds are unreadable.",
-        "content": {"text/html": html, "application/json": ERROR_CONTENT},
-    }
+    report_responses(
+        get,
+        "The audit report (see the README).",
+        "A bad date (named in `fields`).",
+        "The shop has no catalog feed yet, or its feeds are unreadable.",
+    )
     return {PATH: item}

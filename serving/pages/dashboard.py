@@ -40,7 +40,7 @@ from kpi.periods import BY_VALUES, check_by, parse_day
 from kpi.report import DEFAULT_WIN_BACK, KpiReport, KpiSettings, build_report
 from kpi.sources import feed_version, logged_events, read_shop_feeds, shop_data
 from serving.pages.layout import card, esc, figure, page, table
-from serving.pages.site import ERROR_CONTENT, ShopContext, Site, html_page
+from serving.pages.site import ShopContext, Site, html_page, report_responses
 from storefront.config import ConfigError
 from storefront.feeds import FeedValidationError
 
@@ -605,16 +605,10 @@ def openapi_paths() -> dict[str, Any]:
             "description": "Buckets of the trend: days, or weeks from the first day.",
         },
     ]
-    html = {"schema": {"type": "string"}}
-    get["responses"]["200"]["content"]["application/json"] = {
-        "schema": {"type": "object", "description": "The KPI report (see the README)."}
-    }
-    get["responses"]["400"] = {
-        "description": "A bad filter (named in `fields`).",
-        "content": {"text/html": html, "application/json": ERROR_CONTENT},
-    }
-    get["responses"]["503"] = {
-        "description": "The shop has no events or catalog feed yet.",
-        "content": {"text/html": html, "application/json": ERROR_CONTENT},
-    }
+    report_responses(
+        get,
+        "The KPI report (see the README).",
+        "A bad filter (named in `fields`).",
+        "The shop has no events or catalog feed yet.",
+    )
     return {PATH: item}

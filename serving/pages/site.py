@@ -186,6 +186,28 @@ ERROR_CONTENT = {"schema": {"$ref": "#/components/schemas/Error"}}
 """A response body in the service's error shape."""
 
 
+def report_responses(operation: dict[str, Any], report: str, bad: str, unavailable: str) -> None:
+    """Add a report page's other answers to its ``GET`` operation: the report as JSON
+    (``Accept: application/json``), 400 for a bad filter and 503 without the feeds.
+
+    Args:
+        operation: The ``get`` operation of :func:`html_page`.
+        report: What the JSON answer is.
+        bad: When 400 is answered.
+        unavailable: When 503 is answered.
+    """
+    html = {"schema": {"type": "string"}}
+    responses = operation["responses"]
+    responses["200"]["content"]["application/json"] = {
+        "schema": {"type": "object", "description": report}
+    }
+    for status, description in (("400", bad), ("503", unavailable)):
+        responses[status] = {
+            "description": description,
+            "content": {"text/html": html, "application/json": ERROR_CONTENT},
+        }
+
+
 def _site_paths() -> dict[str, Any]:
     ok = {
         "description": "Logged in (or out).",
