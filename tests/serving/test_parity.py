@@ -103,7 +103,7 @@ def test_service_ranks_as_the_offline_model_given_the_same_features(state: State
         assert ranked is not None and ranked.strategy == "reranked", user
         values, history = rec.history(engine, user, None, [])
         categories = sorted(set(engine.categories[ranked.items].tolist()))
-        _, interest = rec.features.candidates(
+        rows, interest = rec.features.candidates(
             engine.item_ids[ranked.items].tolist(),
             [],
             user,
@@ -113,7 +113,7 @@ def test_service_ranks_as_the_offline_model_given_the_same_features(state: State
         histories.append(history)
         read[user] = {
             "user": values,
-            "items": ranked.rows,
+            "items": rows,
             "interest": {c: interest.get(c) for c in categories},
         }
     offline = _offline(engine, users, histories, read)

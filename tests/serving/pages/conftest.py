@@ -4,6 +4,7 @@ logged-in browser context on the serving tests' server."""
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ import pytest
 from storefront.config import PROJECT_ROOT
 
 
+@functools.cache
 def _chromium() -> str:
     given = os.environ.get("STOREFRONT_TEST_CHROMIUM")
     if given:
@@ -25,9 +27,11 @@ def _chromium() -> str:
     return out.strip().rpartition("=")[2]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Headless Chromium (Debian's) under Playwright, for the whole session."""
+    """Headless Chromium (Debian's) under Playwright, for one test module: Playwright's
+    sync API keeps an event loop running while it is open, and later tests that call
+    ``asyncio.run`` (the overload and security tests) must not find one."""
     from playwright.sync_api import sync_playwright
 
     path = _chromium()
