@@ -145,26 +145,33 @@ def _pair(
         )
 
 
-def breakdown(report: KpiReport, frame: pl.DataFrame, key: str, title: str) -> go.Figure:
-    """GMV per group (category, segment), this period beside the previous one."""
-    top = frame.head(20)
+def _grouped(
+    report: KpiReport,
+    labels: list[str],
+    now: list[Any],
+    before: list[Any],
+    kind: str,
+    x_title: str,
+    y_title: str,
+) -> go.Figure:
+    """Bars per label, this period beside the previous one, on a ``kind`` value axis."""
     fig = go.Figure()
-    _pair(
-        fig,
-        [str(v) for v in top[key].to_list()],
-        top["gmv"].to_list(),
-        top["gmv_previous"].to_list(),
-        "money",
-        report.currency,
-    )
+    _pair(fig, labels, now, before, kind, report.currency)
     return _layout(
         fig,
         barmode="group",
-        xaxis={"title": {"text": title}, "type": "category"},
-        yaxis={
-            "title": {"text": f"GMV — {_unit('money', report.currency)}"},
-            **_axis("money", report.currency),
-        },
+        xaxis={"title": {"text": x_title}, "type": "category"},
+        yaxis={"title": {"text": y_title}, **_axis(kind, report.currency)},
+    )
+
+
+def breakdown(report: KpiReport, frame: pl.DataFrame, key: str, title: str) -> go.Figure:
+    """GMV per group (category, segment), this period beside the previous one."""
+    top = frame.head(20)
+    labels = [str(v) for v in top[key].to_list()]
+    y_title = f"GMV — {_unit('money', report.currency)}"
+    return _grouped(
+        report, labels, top["gmv"].to_list(), top["gmv_previous"].to_list(), "money", title, y_title
     )
 
 
@@ -202,64 +209,25 @@ def lifecycle(report: KpiReport) -> go.Figure:
         s + (" (win-back)" if w else "")
         for s, w in zip(rows["stage"].to_list(), rows["win_back"].to_list(), strict=True)
     ]
-    fig = go.Figure()
-    _pair(
-        fig,
-        labels,
-        rows["shoppers"].to_list(),
-        rows["shoppers_previous"].to_list(),
-        "count",
-        report.currency,
-    )
-    return _layout(
-        fig,
-        barmode="group",
-        xaxis={"title": {"text": "lifecycle stage"}, "type": "category"},
-        yaxis={"title": {"text": "shoppers (count)"}, **_axis("count", "")},
-    )
+    now, before = rows["shoppers"].to_list(), rows["shoppers_previous"].to_list()
+    return _grouped(report, labels, now, before, "count", "lifecycle stage", "shoppers (count)")
 
 
 def new_vs_returning(report: KpiReport) -> go.Figure:
     """GMV of new and returning buyers, this period beside the previous one."""
     rows = report.new_vs_returning
-    fig = go.Figure()
-    _pair(
-        fig,
-        rows["kind"].to_list(),
-        rows["gmv"].to_list(),
-        rows["gmv_previous"].to_list(),
-        "money",
-        report.currency,
-    )
-    return _layout(
-        fig,
-        barmode="group",
-        xaxis={"title": {"text": "buyers"}, "type": "category"},
-        yaxis={
-            "title": {"text": f"GMV — {_unit('money', report.currency)}"},
-            **_axis("money", report.currency),
-        },
-    )
+    y_title = f"GMV — {_unit('money', report.currency)}"
+    now, before = rows["gmv"].to_list(), rows["gmv_previous"].to_list()
+    return _grouped(report, rows["kind"].to_list(), now, before, "money", "buyers", y_title)
 
 
 def margin(report: KpiReport) -> go.Figure:
     """Gross margin per category, this period beside the previous one."""
     rows = report.by_category.sort("gross_margin", descending=True, nulls_last=True).head(20)
-    fig = go.Figure()
-    _pair(
-        fig,
-        [str(c) for c in rows["category"].to_list()],
-        rows["gross_margin"].to_list(),
-        rows["gross_margin_previous"].to_list(),
-        "percent",
-        report.currency,
-    )
-    return _layout(
-        fig,
-        barmode="group",
-        xaxis={"title": {"text": "category"}, "type": "category"},
-        yaxis={"title": {"text": "gross margin (% of net revenue)"}, **_axis("percent", "")},
-    )
+    labels = [str(c) for c in rows["category"].to_list()]
+    now, before = rows["gross_margin"].to_list(), rows["gross_margin_previous"].to_list()
+    y_title = "gross margin (% of net revenue)"
+    return _grouped(report, labels, now, before, "percent", "category", y_title)
 
 
 def promotion(report: KpiReport) -> go.Figure:
