@@ -166,20 +166,6 @@ def latest_proposal(data_dir: Path | None) -> ProposalSet | None:
     return load(shop, max(made)[1]) if made else None
 
 
-def _selected(proposal: ProposalSet, items: list[str]) -> pl.DataFrame:
-    """The proposal's rows of ``items``.
-
-    Raises:
-        ValueError: No item named, or one the proposal does not price.
-    """
-    if not items:
-        raise ValueError("items: name at least one item of the proposal")
-    unknown = sorted(set(items) - set(proposal.table["item_id"]))
-    if unknown:
-        raise ValueError(f"items: {', '.join(unknown[:5])} not in proposal {proposal.proposal_id}")
-    return proposal.table.filter(pl.col("item_id").is_in(items))
-
-
 def approval_diff(
     proposal_id: str, data_dir: Path | None, items: list[str] | None = None
 ) -> pl.DataFrame:
@@ -191,13 +177,14 @@ def approval_diff(
         FileNotFoundError: No such proposal.
         ValueError: An item the proposal does not price.
     """
+    from training.pricing import actions
     from training.pricing.inputs import list_prices
     from training.pricing.ledger import prices_in_force
     from training.pricing.proposals import load
 
     folder = open_shop(data_dir)
     proposal = load(folder, proposal_id)
-    rows = proposal.table if items is None else _selected(proposal, items)
+    rows = proposal.table if items is None else actions.selected(proposal, items)
     now = _now()
     ledger = prices_in_force(folder, now).select(
         "item_id", ledger_price="price", in_force_by=pl.format("{} by {}", "kind", "by")
@@ -229,20 +216,7 @@ def approve_items(
         ValueError: Rejected, an item not in it, those prices already in force, or
             nobody named.
     """
-    from training.pricing import actions, ledger
-    from training.pricing.proposals import PUBLISHED, load, save
+    from training.pricing import actions
 
     folder, stamp, who = open_shop(data_dir), _now(), _who(by)
-    proposal = load(folder, proposal_id)
-    entries = ledger.read_ledger(folder)
-    actions._refuse_rejected(entries, proposal_id)
-    rows = _selected(proposal, items).select(
-        "item_id", "price", "was_price", "reasons", "current_price"
-    )
-    day_start = actions._day_start(proposal.date)
-    start = actions._approval_start(entries, rows, proposal_id, day_start, stamp, valid_from)
-    result = actions.publish(folder, rows, proposal_id, who, stamp, start)
-    proposal.meta |= {"status": PUBLISHED, "approved_by": who, "approved_at": stamp.isoformat(),
-                      "approved_items": rows.height}  # fmt: skip
-    save(proposal, folder)
-    return result
+    return actions.approve(folder, proposal_id, who, stamp, valid_from, items=items)

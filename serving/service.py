@@ -157,11 +157,9 @@ class Storefront:
         )
         store = self.experiments.store
         self.quotes = QuoteLog(None if store is None else store.engine)  # every /price quote
-        PAGES.store = self.experiments.store
+        PAGES.store = store
         SITE.bind(
-            ShopContext(
-                data_dir, self.clock, self.cfg.events_url(), self.experiments.store, self.cfg
-            ),
+            ShopContext(data_dir, self.clock, self.cfg.events_url(), store, self.cfg),
             self.cfg.resolved_admin_key(),
         )  # the dashboard, the pricing desk and the audit read this shop
         log.info(

@@ -23,7 +23,7 @@ from training.pricing.config import PricingConfig
 from training.pricing.guardrails import GuardrailError, ItemState, explain, manual_violations
 from training.pricing.inputs import item_states, list_prices
 from training.pricing.pipeline import item_state
-from training.pricing.proposals import PUBLISHED, load, save
+from training.pricing.proposals import PUBLISHED, ProposalSet, load, save
 
 REJECTED = "rejected"
 
@@ -120,15 +120,30 @@ def _approval_start(
     return start
 
 
+def selected(proposal: ProposalSet, items: list[str]) -> pl.DataFrame:
+    """The proposal's rows of ``items``.
+
+    Raises:
+        ValueError: No item named, or one the proposal does not price.
+    """
+    if not items:
+        raise ValueError("items: name at least one item of the proposal")
+    unknown = sorted(set(items) - set(proposal.table["item_id"]))
+    if unknown:
+        raise ValueError(f"items: {', '.join(unknown[:5])} not in proposal {proposal.proposal_id}")
+    return proposal.table.filter(pl.col("item_id").is_in(items))
+
+
 def approve(
     data_dir: Path,
     proposal_id: str,
     by: str,
     now: dt.datetime,
     valid_from: dt.datetime | None = None,
+    items: list[str] | None = None,
 ) -> LedgerResult:
-    """Publish a proposal's prices, in force from ``valid_from`` (default: the start of
-    the proposal's day; for a re-approval, now).
+    """Publish a proposal's prices (only those of ``items`` when given), in force from
+    ``valid_from`` (default: the start of the proposal's day; for a re-approval, now).
 
     Raises:
         FileNotFoundError: No such proposal.
@@ -138,11 +153,14 @@ def approve(
     proposal = load(data_dir, proposal_id)
     entries = ledger.read_ledger(data_dir)
     _refuse_rejected(entries, proposal_id)
-    table = proposal.table.select("item_id", "price", "was_price", "reasons", "current_price")
+    rows = proposal.table if items is None else selected(proposal, items)
+    table = rows.select("item_id", "price", "was_price", "reasons", "current_price")
     day_start = _day_start(proposal.date)
     start = _approval_start(entries, table, proposal_id, day_start, stamp, valid_from)
     result = publish(data_dir, table, proposal_id, by, stamp, start)
     proposal.meta |= {"status": PUBLISHED, "approved_by": by, "approved_at": stamp.isoformat()}
+    if items is not None:
+        proposal.meta["approved_items"] = table.height
     save(proposal, data_dir)
     return result
 
