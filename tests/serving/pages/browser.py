@@ -1,17 +1,12 @@
 """Browser helpers of the page tests: a tab that records console errors and requests
-to other hosts, chart checks and screenshots."""
+to other hosts, and chart checks."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from storefront.config import PROJECT_ROOT
 from tests.serving.client import ADMIN_KEY
-
-SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
-"""Where the marked screenshot test writes each page (linked from the README)."""
 
 
 @dataclass
@@ -55,11 +50,3 @@ def rendered_charts(tab: Any) -> int:
                          el.querySelectorAll('path, rect, circle').length > 0).length"""
         )
     )
-
-
-def screenshot(tab: Any, name: str) -> Path:
-    """Write the whole page to ``docs/screenshots/<name>.png``."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
-    tab.screenshot(path=str(path), full_page=True)
-    return path
