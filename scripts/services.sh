@@ -1,20 +1,24 @@
 #!/usr/bin/env bash
 # Start (or stop) the scale-profile servers on loopback for tests and local use:
-# Redis (Feast online store) and PostgreSQL (Feast SQL registry). Installs them from
-# Debian packages when missing. Idempotent: a running server is left as it is.
+# Redis (Feast online store) and PostgreSQL (Feast SQL registry), installed from Debian
+# packages when missing, and a Ray head (from the project's venv). Idempotent: a running
+# server is left as it is.
 #
 #   scripts/services.sh start   # prints the connection settings as KEY=VALUE lines
+#   scripts/services.sh ray     # a local Ray head (2 CPUs); prints its address
 #   scripts/services.sh browser # installs Debian's chromium (page tests); prints its path
 #   scripts/services.sh stop
 #
-# Ports and paths can be changed with STOREFRONT_REDIS_PORT, STOREFRONT_PG_PORT and
-# STOREFRONT_SERVICES_DIR.
+# Ports and paths can be changed with STOREFRONT_REDIS_PORT, STOREFRONT_PG_PORT,
+# STOREFRONT_RAY_PORT, STOREFRONT_RAY_BIN and STOREFRONT_SERVICES_DIR.
 set -euo pipefail
 
 REDIS_PORT="${STOREFRONT_REDIS_PORT:-6390}"
 PG_PORT="${STOREFRONT_PG_PORT:-5439}"
 ROOT="${STOREFRONT_SERVICES_DIR:-/tmp/storefront-services}"
 PG_DATA="$ROOT/pg"
+RAY_PORT="${STOREFRONT_RAY_PORT:-6392}"
+RAY_BIN="${STOREFRONT_RAY_BIN:-$(cd "$(dirname "$0")/.." && pwd)/.venv/bin/ray}"
 
 log() { echo "services: $*" >&2; }
 
@@ -61,6 +65,15 @@ start_postgres() {
       "CREATE DATABASE feast OWNER storefront;" >/dev/null
 }
 
+start_ray() {
+  if "$RAY_BIN" status --address "127.0.0.1:$RAY_PORT" >/dev/null 2>&1; then return; fi
+  mkdir -p "$ROOT/ray"
+  RAY_USAGE_STATS_ENABLED=0 "$RAY_BIN" start --head --port "$RAY_PORT" \
+    --node-ip-address 127.0.0.1 --num-cpus 2 --include-dashboard=false \
+    --disable-usage-stats --temp-dir "$ROOT/ray" >"$ROOT/ray-start.log" 2>&1 \
+    || { log "ray did not start:"; tail -n 20 "$ROOT/ray-start.log" >&2; exit 1; }
+}
+
 need_browser() {
   if ! command -v chromium >/dev/null; then
     log "installing chromium from Debian packages (for the page tests)"
@@ -77,15 +90,20 @@ case "${1:-start}" in
     echo "STOREFRONT_TEST_REDIS=127.0.0.1:$REDIS_PORT"
     echo "STOREFRONT_TEST_POSTGRES=postgresql+psycopg://storefront:storefront@127.0.0.1:$PG_PORT/feast"
     ;;
+  ray)
+    start_ray
+    echo "STOREFRONT_TEST_RAY=127.0.0.1:$RAY_PORT"
+    ;;
   browser)
     need_browser
     echo "STOREFRONT_TEST_CHROMIUM=$(command -v chromium)"
     ;;
   stop)
+    "$RAY_BIN" stop --force >/dev/null 2>&1 || true
     redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
     if [ -f "$PG_DATA/PG_VERSION" ]; then
       su postgres -c "$(pg_bin)/pg_ctl -D $PG_DATA -m fast stop" >/dev/null 2>&1 || true
     fi
     ;;
-  *) echo "usage: $0 start|browser|stop" >&2; exit 2 ;;
+  *) echo "usage: $0 start|ray|browser|stop" >&2; exit 2 ;;
 esac

@@ -59,3 +59,19 @@ def feed_dir(small_sim: Simulation, tmp_path: Path) -> Path:
     path = tmp_path / "feeds"
     write_feeds(small_sim.feeds, path, side_files={TRUTH_FILE: small_sim.truth.save})
     return path
+
+
+@pytest.fixture(scope="session")
+def ray_address() -> str:
+    """A local Ray head on loopback (2 CPUs), started by ``scripts/services.sh ray``
+    like Redis and PostgreSQL; its address for ``ray.address``."""
+    import subprocess
+
+    from storefront.config import PROJECT_ROOT
+
+    done = subprocess.run(
+        ["bash", str(PROJECT_ROOT / "scripts" / "services.sh"), "ray"],
+        capture_output=True, text=True, check=True, timeout=300,
+    )  # fmt: skip
+    settings = dict(line.split("=", 1) for line in done.stdout.split() if "=" in line)
+    return settings["STOREFRONT_TEST_RAY"]
