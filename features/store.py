@@ -99,3 +99,12 @@ def _follow_relocation(store: object, root: Path, cfg: StoreConfig) -> None:
 def ttl(cfg: StoreConfig) -> dt.timedelta:
     """How far back point-in-time joins look."""
     return dt.timedelta(days=cfg.ttl_days)
+
+
+def built_through(data_dir: Path, cfg: StoreConfig) -> dt.date | None:
+    """The last day the shop's feature store has built (``None``: never built)."""
+    path = store_dir(data_dir) / STATE_FILE
+    if not path.is_file():
+        return None
+    day = json.loads(path.read_text()).get("built_through")
+    return dt.date.fromisoformat(day) if day else None

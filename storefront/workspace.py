@@ -181,6 +181,21 @@ class Workspace:
         """Experiment reports (JSON + HTML), one folder per experiment."""
         return self.state / "reports"
 
+    @property
+    def retrain(self) -> Path:
+        """The retraining loop's run history (``runs.jsonl``, append-only) and lock."""
+        return self.state / "retrain"
+
+    @property
+    def retrain_history(self) -> Path:
+        """One JSON line per retrain or scheduled build: what ran and how it ended."""
+        return self.retrain / "runs.jsonl"
+
+    @property
+    def retrain_lock(self) -> Path:
+        """Held while a retrain or a scheduled build runs (two never overlap)."""
+        return self.retrain / "run.lock"
+
     def state_paths(self) -> list[Path]:
         """Every file under ``state/`` (for audits and tests), sorted."""
         return sorted(p for p in self.state.rglob("*") if p.is_file())

@@ -2,7 +2,7 @@
 
 from storefront.feeds.forms import with_optional
 from storefront.feeds.schemas import FEED_NAMES, SCHEMAS, Column, FeedSchema, Kind
-from storefront.feeds.store import Feeds, read_feeds, write_feeds
+from storefront.feeds.store import Feeds, Folded, fold_events, read_feeds, write_feeds
 from storefront.feeds.validate import FeedValidationError, validate_feeds, validate_frame
 
 __all__ = [
@@ -12,7 +12,9 @@ __all__ = [
     "FeedSchema",
     "FeedValidationError",
     "Feeds",
+    "Folded",
     "Kind",
+    "fold_events",
     "read_feeds",
     "validate_feeds",
     "validate_frame",

@@ -11,6 +11,8 @@ replaced: the shop's state (``state/``) is never touched by a refresh.
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import logging
 import os
 import shutil
@@ -21,11 +23,26 @@ from pathlib import Path
 
 import polars as pl
 
-from storefront.feeds.schemas import FEED_NAMES, SCHEMAS
+from storefront.feeds.logged import combine_events
+from storefront.feeds.schemas import EVENTS, FEED_NAMES, SCHEMAS
 from storefront.feeds.validate import FeedValidationError, validate_feeds
 from storefront.workspace import Workspace
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Folded:
+    """What folding the service's events into the events feed did."""
+
+    added: int
+    """Events written to the feed that it did not hold."""
+    already: int
+    """Logged events the feed already held (by ``event_id``), left as they were."""
+    total: int
+    """Events in the feed afterwards."""
+    first_added: dt.datetime | None = None
+    """The earliest added event's time (``None``: nothing added)."""
 
 
 @dataclass(frozen=True)
@@ -128,3 +145,44 @@ def _swap_in(new: Path, target: Path) -> None:
         os.rename(old, target)
         raise
     shutil.rmtree(old, ignore_errors=True)
+
+
+def fold_events(data_dir: Path | str, logged: pl.DataFrame) -> Folded:
+    """Add the service's logged events to the shop's events feed, each ``event_id``
+    once (the feed's copy wins), in one atomic swap of the feed folder.
+
+    The other feeds and the folder's side files are carried over unchanged; when
+    nothing is new, nothing is written.
+
+    Args:
+        data_dir: The shop folder.
+        logged: Events in the contract's columns (``storefront.feeds.logged``).
+
+    Returns:
+        How many events were added and how many the feed already held.
+
+    Raises:
+        FeedValidationError: The feeds with the added events break the contract (for
+            example an event of an item the catalog lacks); nothing is written.
+    """
+    current = read_feeds(data_dir)
+    feed = current.events if current.events is not None else logged.clear()
+    combined, already = combine_events(feed, logged)
+    added = combined.height - feed.height
+    if added == 0:
+        return Folded(0, already, feed.height)
+    new = combined.slice(feed.height)
+    tables = {**current.present(), EVENTS.name: combined}
+    folder = Workspace.open(data_dir).feeds
+    feed_files = {SCHEMAS[name].file_name for name in FEED_NAMES}
+    side = {
+        p.name: functools.partial(_copy, p)
+        for p in sorted(folder.iterdir())
+        if p.is_file() and p.name not in feed_files
+    }
+    write_feeds(tables, data_dir, side_files=side)
+    return Folded(added, already, combined.height, new["timestamp"].min())  # type: ignore[arg-type]
+
+
+def _copy(source: Path, target: Path) -> None:
+    shutil.copy2(source, target)
