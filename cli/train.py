@@ -60,6 +60,11 @@ def print_demand(report: train.DemandReport) -> None:
     )
     if report.forecast_path is not None:
         typer.echo(f"forecasts for the next {report.horizon} periods: {report.forecast_path}")
+    elif report.forecasts_held:
+        typer.echo(
+            f"v{report.model_version} is the challenger: pricing keeps the champion's "
+            "forecasts until `storefront models promote demand` promotes it"
+        )
 
 
 def print_elasticity(job: train.ElasticityJob) -> None:
@@ -74,7 +79,13 @@ def print_elasticity(job: train.ElasticityJob) -> None:
           rows)  # fmt: skip
     width = (estimates["ci_high"] - estimates["ci_low"]).median()
     typer.echo(f"median {job.confidence:.0%} interval width: {width:.2f}")
-    typer.echo(f"estimates kept for pricing in {job.estimates_path}")
+    if job.report.published is not None:
+        typer.echo(f"estimates kept for pricing in {job.estimates_path}")
+    else:
+        typer.echo(
+            f"v{job.report.model_version} is the challenger: pricing keeps the champion's "
+            "estimates until `storefront models promote elasticity` promotes it"
+        )
     if promotion.height:
         rows = [[r["tier"], f"{r['promoted_views']:,}", f"{r['cart_rate_promoted'] or 0:.4f}",
                  f"{r['cart_rate_regular'] or 0:.4f}", f"{r['response']:.2f}",

@@ -8,6 +8,16 @@ from storefront.config import Settings
 from training.tuning import TuningConfig
 
 
+class GateConfig(Settings):
+    """The quality gate of ``models promote``: challenger against champion on the same
+    holdout (the last horizon)."""
+
+    wape_tolerance: float = Field(default=0.01, ge=0)
+    """The challenger's WAPE may be at most this much above the champion's (absolute)."""
+    max_bias: float = Field(default=0.2, ge=0)
+    """Most ``|mean forecast - mean actual| / mean actual`` the challenger may have."""
+
+
 class DemandConfig(Settings):
     """Horizon, features, LightGBM parameters and tracking of the demand model."""
 
@@ -35,3 +45,4 @@ class DemandConfig(Settings):
     tracking_uri: str | None = None
     experiment: str = "demand"
     model_name: str = "storefront-demand"
+    gate: GateConfig = Field(default_factory=GateConfig)

@@ -1,4 +1,4 @@
-"""Forecast accuracy on the last horizon: WAPE, RMSSE and pinball loss, with the
+"""Forecast accuracy on the last horizon: WAPE, bias, RMSSE and pinball loss, with the
 seasonal-naive forecast as the baseline. Censored (out-of-stock) periods are left out:
 their units are not demand."""
 
@@ -28,6 +28,12 @@ def seasonal_naive(
 def wape(actual: np.ndarray, forecast: np.ndarray) -> float:
     """Sum of absolute errors over the sum of actuals."""
     return float(np.abs(actual - forecast).sum() / max(actual.sum(), 1e-12))
+
+
+def bias(actual: np.ndarray, forecast: np.ndarray) -> float:
+    """``|mean forecast - mean actual| / mean actual``: how far the forecasts run high
+    or low in total (0: unbiased)."""
+    return float(abs(forecast.sum() - actual.sum()) / max(actual.sum(), 1e-12))
 
 
 def rmsse(test: pl.DataFrame, history: pl.DataFrame, column: str) -> float:
@@ -80,6 +86,7 @@ def evaluate(
         ]
         results[label] = {
             "wape": wape(y, point),
+            "bias": bias(y, point),
             "rmsse": rmsse(test, history, column),
             "pinball": float(np.mean(losses)),
         }

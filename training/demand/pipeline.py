@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import lightgbm as lgb
 import mlflow
 import polars as pl
 
@@ -20,13 +22,25 @@ from features.tables import DEMAND
 from training.demand.config import DemandConfig
 from training.demand.evaluate import evaluate
 from training.demand.features import SERIES, model_rows
-from training.demand.forecast import forecast_ahead, write_forecasts
+from training.demand.forecast import FORECAST_FILE, forecast_ahead, forecast_path
 from training.demand.model import DemandModel, quantile_name
 from training.demand.tuning import tune_demand
-from training.registry import register
-from training.tracking import plt, use_experiment
+from training.registry import CHAMPION, alias_version, register, write_atomically
+from training.tracking import (
+    day_range,
+    log_curve,
+    log_dataset,
+    plt,
+    run_name,
+    run_tags,
+    tracked_run,
+    use_experiment,
+)
 
 Step = Callable[[str], None]
+FAMILY = "demand"
+FORECASTS_ARTIFACT = "forecasts"
+"""Folder of a demand run's artifacts that holds its forecasts (``demand.parquet``)."""
 
 
 @dataclass
@@ -40,6 +54,10 @@ class DemandReport:
     train_seconds: float = 0.0
     model_version: str | None = None
     forecast_path: Path | None = None
+    """Where the forecasts were published for pricing (``None``: not published — the
+    version is a challenger; promoting it publishes them)."""
+    forecasts_held: bool = False
+    """Forecasts were made but wait in the run (a challenger's) until promotion."""
 
     def to_json(self) -> dict[str, object]:
         """The figures a scheduled job reads (``--metrics-out``)."""
@@ -105,7 +123,8 @@ def train_demand(data_dir: Path, cfg: DemandConfig, step: Step | None = None) ->
     if train.is_empty() or test.is_empty():
         raise ValueError(f"the demand history is shorter than the horizon ({cfg.horizon} periods)")
     use_experiment(cfg.tracking_uri, cfg.experiment)
-    with mlflow.start_run() as run:
+    tags = run_tags(FAMILY, data_dir, cfg, day_range(demand, "period_start"))
+    with tracked_run(run_name(FAMILY, data_dir), tags=tags) as run:
         params = cfg.model_dump(exclude={"tracking_uri"})
         mlflow.log_params(
             {
@@ -118,41 +137,82 @@ def train_demand(data_dir: Path, cfg: DemandConfig, step: Step | None = None) ->
                 **params,
             }
         )
+        source = DEMAND.offline_dir(store_dir(data_dir))
+        log_dataset(train, source, "training", "demand rows (training)", targets="units")
+        log_dataset(test, source, "test", "demand rows (last horizon)", targets="units")
         if cfg.tuning.trials:
             if step:
                 step(f"tune with Optuna ({cfg.tuning.trials} trials on a validation horizon)")
             cfg, study = tune_demand(train, days, cfg)
             mlflow.log_params({f"tuned.{k}": v for k, v in study.best_params.items()})
-            mlflow.log_metric("tuning.validation_wape", study.best_value)
+            mlflow.log_metric("tuning/validation_wape", study.best_value)
         if step:
             step(f"fit the global model on {train.height:,} rows")
         started = time.perf_counter()
-        model = DemandModel(cfg).fit(train)
+        curve: dict[str, dict[str, list[float]]] = {}
+        model = DemandModel(cfg).fit(
+            train,
+            valid=test.filter(~pl.col("censored")),
+            callbacks=[lgb.record_evaluation(curve)],
+        )
+        log_curve(
+            {f"curve/holdout_{name}": values for name, values in curve.get("valid", {}).items()}
+        )
         report = DemandReport(run.info.run_id, days, cfg.horizon)
         report.train_seconds = round(time.perf_counter() - started, 2)
         if step:
             step(f"forecast the last {cfg.horizon} periods and evaluate")
         predicted = test.join(model.predict(test), on=[*SERIES, "period_start"])
         report.results = evaluate(train, predicted, cfg.quantiles, season, days)
-        mlflow.log_metrics(
-            {f"{who}.{k}": v for who, m in report.results.items() for k, v in m.items()}
-            | {"train_seconds": report.train_seconds}
-        )
+        mlflow.log_metrics(metric_names(report.results) | {"train_seconds": report.train_seconds})
         fig = _plot(train, predicted, cfg.quantiles)
         mlflow.log_figure(fig, "plots/forecast.png")
         plt.close(fig)
+        ahead = None
         if cfg.forecast_ahead:
             if step:
                 step(f"refit on all {rows.height:,} rows, forecast {cfg.horizon} periods ahead")
             model = DemandModel(cfg).fit(rows)
             ahead = forecast_ahead(model, demand, days, cfg)
-            report.forecast_path = write_forecasts(ahead, data_dir)
-            mlflow.log_artifact(str(report.forecast_path), "forecasts")
+            with tempfile.TemporaryDirectory() as tmp:
+                ahead.write_parquet(Path(tmp) / FORECAST_FILE)
+                mlflow.log_artifact(str(Path(tmp) / FORECAST_FILE), FORECASTS_ARTIFACT)
         info = mlflow.lightgbm.log_model(
             model.mean, name="demand", pip_requirements=["lightgbm==4.7.0", "pandas==2.3.3"]
         )
-        report.model_version = register(info.model_uri, cfg.model_name)
+        report.model_version = register(info.model_uri, cfg.model_name, family=FAMILY)
+        if ahead is not None:
+            report.forecast_path = publish_forecasts(ahead, data_dir, cfg.model_name,
+                                                     report.model_version)  # fmt: skip
+            report.forecasts_held = report.forecast_path is None
     return report
+
+
+def metric_names(results: dict[str, dict[str, float]]) -> dict[str, float]:
+    """The model's figures as ``test/<metric>``, seasonal naive's as
+    ``baseline/seasonal_naive/<metric>``."""
+    named = {f"test/{k}": v for k, v in results["model"].items()}
+    for who, values in results.items():
+        if who != "model":
+            named |= {f"baseline/{who}/{k}": v for k, v in values.items()}
+    return named
+
+
+def publish_forecasts(
+    ahead: pl.DataFrame, data_dir: Path, model_name: str, version: str
+) -> Path | None:
+    """Write ``ahead`` where pricing and serving read forecasts when ``version`` is the
+    champion, or when the shop has none yet (nothing to protect); a challenger's
+    forecasts wait in its run until it is promoted.
+
+    Returns:
+        The published path, or ``None`` when nothing was written.
+    """
+    path = forecast_path(data_dir)
+    if alias_version(model_name, CHAMPION) != version and path.exists():
+        return None
+    write_atomically(ahead, path)
+    return path
 
 
 def write_metrics(report: DemandReport, path: Path) -> None:

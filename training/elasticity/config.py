@@ -9,6 +9,20 @@ from pydantic import Field
 from storefront.config import Settings
 
 
+class GateConfig(Settings):
+    """The quality gate of ``models promote``: the challenger's estimates against the
+    champion's, for the items of the shop's current catalogue."""
+
+    implausible_tolerance: float = Field(default=0.02, ge=0, le=1)
+    """The challenger's share of implausible estimates may be at most this much above
+    the champion's (the primary check)."""
+    max_implausible_share: float = Field(default=0.3, ge=0, le=1)
+    """Most share of implausible estimates the challenger may have."""
+    max_width_increase: float = Field(default=0.25, ge=0)
+    """The challenger's median interval width may be at most the champion's times
+    ``1 + max_width_increase``."""
+
+
 class ElasticityConfig(Settings):
     """Nuisance models, cross-fitting and shrinkage."""
 
@@ -43,3 +57,6 @@ class ElasticityConfig(Settings):
     implausibly narrow (a slope that a few rows pin down exactly is a degenerate fit)."""
     tracking_uri: str | None = None
     experiment: str = "elasticity"
+    model_name: str = "storefront-elasticity"
+    """Registered model whose versions hold the estimates (champion: what pricing reads)."""
+    gate: GateConfig = Field(default_factory=GateConfig)

@@ -3,6 +3,7 @@ with the naive estimate beside them, as a table a pricing team can take away."""
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,8 +14,9 @@ from scipy import stats
 
 from features.config import store_dir
 from features.pipelines.demand import period_days
-from features.tables import USER
+from features.tables import DEMAND, USER
 from storefront.feeds import read_feeds
+from storefront.feeds.schemas import SCHEMAS
 from storefront.workspace import workspace
 from training.demand.config import DemandConfig
 from training.demand.features import SERIES, model_rows
@@ -22,7 +24,17 @@ from training.demand.pipeline import read_demand
 from training.elasticity.config import ElasticityConfig
 from training.elasticity.dml import ITEM_PRICE, PRICE_BEFORE, pooled, residualise
 from training.elasticity.promotion import promotion_response, shopper_tiers, view_outcomes
-from training.tracking import plt, use_experiment
+from training.elasticity.registry import ESTIMATES_ARTIFACT, FAMILY, log_estimates
+from training.registry import CHAMPION, alias_version, register, write_atomically
+from training.tracking import (
+    day_range,
+    log_dataset,
+    plt,
+    run_name,
+    run_tags,
+    tracked_run,
+    use_experiment,
+)
 
 ESTIMATES_FILE = "elasticity.parquet"
 PROMOTION_FILE = "promotion_response.parquet"
@@ -211,6 +223,10 @@ class ElasticityReport:
 
     estimates: pl.DataFrame
     promotion: pl.DataFrame
+    model_version: str | None = None
+    published: Path | None = None
+    """Where the estimates were published for pricing (``None``: the version is a
+    challenger; promoting it publishes them)."""
 
 
 def _promotion(data_dir: Path, events: pl.DataFrame, prices: pl.DataFrame,
@@ -224,35 +240,50 @@ def _promotion(data_dir: Path, events: pl.DataFrame, prices: pl.DataFrame,
 def train_elasticity(data_dir: Path, cfg: ElasticityConfig) -> ElasticityReport:
     """Estimate elasticities (and the promotion response by tier, where the shop has
     events and a prices feed) for the shop in ``data_dir`` (feature store required),
-    keep the tables in the shop's pricing folder and record the run in MLflow."""
+    record the run in MLflow and register the tables as a version of
+    ``cfg.model_name``; pricing gets them at once when that version is the champion (or
+    the shop has no estimates yet), else when it is promoted."""
     feeds = read_feeds(data_dir, required=("catalog",))
-    table = estimate(read_demand(data_dir), feeds.catalog, cfg)
-    path = estimates_path(data_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    table.write_parquet(path)
+    demand = read_demand(data_dir)
+    table = estimate(demand, feeds.catalog, cfg)
     promotion = pl.DataFrame()
     if feeds.events is not None and feeds.prices is not None:
         promotion = _promotion(data_dir, feeds.events, feeds.prices, cfg.confidence)
-        promotion.write_parquet(path.parent / PROMOTION_FILE)
     use_experiment(cfg.tracking_uri, cfg.experiment)
-    with mlflow.start_run():
+    tags = run_tags(FAMILY, data_dir, cfg, day_range(demand, "period_start"))
+    with tracked_run(run_name(FAMILY, data_dir), tags=tags), tempfile.TemporaryDirectory() as tmp:
         mlflow.log_params({"data_dir": str(Path(data_dir).resolve()), "items": table.height,
-                           **cfg.model_dump(exclude={"tracking_uri"})})  # fmt: skip
+                           **cfg.model_dump(exclude={"tracking_uri", "gate"})})  # fmt: skip
+        log_dataset(demand, DEMAND.offline_dir(store_dir(data_dir)), "training", "demand rows",
+                    targets="units")  # fmt: skip
+        log_dataset(feeds.catalog, workspace(data_dir).feed_file(SCHEMAS["catalog"].file_name),
+                    "training", "catalog")  # fmt: skip
         mlflow.log_metrics(
             {
-                "median_elasticity": float(table["elasticity"].median()),
-                "median_naive": float(table["naive"].median()),
-                "median_interval_width": float((table["ci_high"] - table["ci_low"]).median()),
-                "share_own_data": float((table["method"] == "dml").mean()),
-                "implausible": float(table["implausible"].sum()),
+                "estimates/median_elasticity": float(table["elasticity"].median()),
+                "estimates/median_naive": float(table["naive"].median()),
+                "estimates/median_interval_width": float(
+                    (table["ci_high"] - table["ci_low"]).median()
+                ),
+                "estimates/share_own_data": float((table["method"] == "dml").mean()),
+                "estimates/implausible": float(table["implausible"].sum()),
+                "estimates/share_implausible": float(table["implausible"].mean()),
             }
-            | {f"promotion_response.{r['tier']}": r["response"]
+            | {f"promotion_response/{r['tier']}": r["response"]
                for r in promotion.iter_rows(named=True) if r["response"] == r["response"]}
         )  # fmt: skip
         fig = _plot(table, feeds.catalog)
         mlflow.log_figure(fig, "plots/elasticity.png")
         plt.close(fig)
-        mlflow.log_artifact(str(path), "estimates")
-        if promotion.height:
-            mlflow.log_artifact(str(path.parent / PROMOTION_FILE), "estimates")
-    return ElasticityReport(table, promotion)
+        files = {ESTIMATES_FILE: table} | ({PROMOTION_FILE: promotion} if promotion.height else {})
+        for name, frame in files.items():
+            frame.write_parquet(Path(tmp) / name)
+            mlflow.log_artifact(str(Path(tmp) / name), ESTIMATES_ARTIFACT)
+        version = register(log_estimates(Path(tmp) / ESTIMATES_FILE), cfg.model_name, FAMILY)
+    report = ElasticityReport(table, promotion, version)
+    path = estimates_path(data_dir)
+    if alias_version(cfg.model_name, CHAMPION) == version or not path.exists():
+        for name, frame in files.items():
+            write_atomically(frame, path.parent / name)
+        report.published = path
+    return report

@@ -118,6 +118,23 @@ class TrackingConfig(Settings):
     model_name: str = "storefront-recommender"
 
 
+class GateConfig(Settings):
+    """The quality gate of ``models promote``: challenger against champion on the same
+    test window. Tolerances are absolute, in the metric's units."""
+
+    primary_tolerance: float = Field(default=0.005, ge=0)
+    """The challenger's primary metric may be at most this much below the champion's."""
+    guardrails: dict[str, float] = Field(
+        default_factory=lambda: {
+            "coverage@10": 0.02,
+            "cold_users.ndcg@10": 0.01,
+            "new_items.recall@20": 0.01,
+        }
+    )
+    """Metric -> how far below the champion's the challenger's may be (higher is better
+    for every one): catalogue coverage and the cold-start slices."""
+
+
 class RecommenderConfig(Settings):
     """Everything recommender training needs."""
 
@@ -131,3 +148,4 @@ class RecommenderConfig(Settings):
     item2item: ItemToItemConfig = Field(default_factory=ItemToItemConfig)
     tuning: TuningConfig = Field(default_factory=TuningConfig)
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
+    gate: GateConfig = Field(default_factory=GateConfig)

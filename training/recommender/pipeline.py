@@ -18,6 +18,8 @@ import polars as pl
 import scipy.sparse as sp
 
 from storefront.feeds import read_feeds
+from storefront.feeds.schemas import SCHEMAS
+from storefront.workspace import workspace
 from training.recommender.baselines import EASE, ItemKNN, Popularity
 from training.recommender.config import RecommenderConfig
 from training.recommender.data import Cases, Split, cases, sample_cases, temporal_split
@@ -35,9 +37,18 @@ from training.recommender.reranking import evaluate_final, fit_ranker, open_feat
 from training.recommender.sequential import SequentialRecommender
 from training.recommender.tracking import log_plots, log_results, metric_key
 from training.registry import register
-from training.tracking import use_experiment
+from training.tracking import (
+    day_range,
+    log_curve,
+    log_dataset,
+    run_name,
+    run_tags,
+    tracked_run,
+    use_experiment,
+)
 
 log = logging.getLogger(__name__)
+FAMILY = "recommender"
 Step = Callable[[str], None]
 VALIDATION_USERS = 2000
 """Shoppers sampled from the validation window for early stopping."""
@@ -126,7 +137,8 @@ def train_recommender(
     split = temporal_split(feeds.events, feeds.catalog, cfg.split)
     test = cases(split, "test", cfg.split)
     use_experiment(cfg.tracking.tracking_uri, cfg.tracking.experiment)
-    with mlflow.start_run() as run:
+    tags = run_tags(FAMILY, data_dir, cfg, day_range(feeds.events, "timestamp"))
+    with tracked_run(run_name(FAMILY, data_dir), tags=tags) as run:
         mlflow.log_params(
             {
                 "data_dir": str(Path(data_dir).resolve()),
@@ -141,6 +153,7 @@ def train_recommender(
                 "itemknn.neighbours": cfg.itemknn.neighbours,
             }
         )
+        log_inputs(data_dir, feeds.events, split)
         models, seconds = fit_models(split, cfg, step)
         report = TrainingReport(run.info.run_id, train_seconds=seconds)
         report.primary_metric = cfg.evaluation.primary_metric
@@ -162,22 +175,46 @@ def train_recommender(
         report.item_to_item = item_to_item(split, models, cfg)
         mlflow.log_metrics(
             {
-                metric_key(kind, name): value
+                metric_key(f"item2item/{kind}", name): value
                 for kind, metrics in report.item_to_item.items()
                 for name, value in metrics.items()
             }
         )
-        log_results(report.results)
-        mlflow.log_metrics({f"{name}.train_seconds": s for name, s in report.train_seconds.items()})
+        log_results(report.results, served="final" if "final" in report.results else "sequential")
+        mlflow.log_metrics({f"train_seconds/{n}": s for n, s in report.train_seconds.items()})
         log_plots(report.results, cfg.evaluation.ks)
         mlflow.log_dict(report.to_json(), "evaluation.json")
         if isinstance(models.get("sequential"), SequentialRecommender):
-            history = pl.DataFrame(models["sequential"].history)  # type: ignore[attr-defined]
-            mlflow.log_table(history.to_pandas(), "sequential_training.json")
+            log_sequential_curve(models["sequential"].history)  # type: ignore[attr-defined]
         if step:
             step("log the model and register it as challenger")
         report.model_version = _register(split, models, cfg, ranker)
     return report
+
+
+def log_inputs(data_dir: Path, events: pl.DataFrame, split: Split) -> None:
+    """The events feed's three windows (training, validation, test) as the run's input
+    datasets, each with the feed file as its source."""
+    source = workspace(data_dir).feed_file(SCHEMAS["events"].file_name)
+    when = pl.col("timestamp")
+    windows = {
+        "training": when < split.validation_start,
+        "validation": (when >= split.validation_start) & (when < split.test_start),
+        "test": when >= split.test_start,
+    }
+    for context, rows in windows.items():
+        log_dataset(events.filter(rows), source, context, f"events ({context} window)")
+
+
+def log_sequential_curve(history: list[dict[str, float]]) -> None:
+    """The sequential model's loss (and validation NDCG@10) per epoch, as step metrics."""
+    names = {"loss": "loss", "validation": "validation_ndcg_at_10"}
+    log_curve(
+        {
+            f"curve/sequential/{label}": [record[key] for record in history if key in record]
+            for key, label in names.items()
+        }
+    )
 
 
 def _final_stage(

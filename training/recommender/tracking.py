@@ -1,4 +1,13 @@
-"""MLflow tracking of recommender trainings: metrics and plots."""
+"""MLflow tracking of recommender trainings: metrics grouped for the run page, and plots.
+
+Metric names (``/`` groups them in the MLflow UI):
+
+* ``test/<metric>``: the served model's figures on the test window (``test/ndcg_at_10``);
+* ``slice/<slice>/<metric>``: its cold-shopper and new-item slices
+  (``slice/cold_users/ndcg_at_10``, ``slice/new_items/recall_at_20``);
+* ``model/<name>/<metric>``: every model's figures, slices included;
+* ``item2item/<kind>/<metric>``, ``train_seconds/<name>``, ``curve/sequential/<name>``.
+"""
 
 from __future__ import annotations
 
@@ -8,19 +17,39 @@ import mlflow
 
 from training.tracking import plt
 
-__all__ = ["log_plots", "log_results", "metric_key"]
+__all__ = ["SLICES", "log_plots", "log_results", "metric_key", "metric_name"]
+SLICES = ("cold_users", "new_items")
+"""Slices of the evaluation (``cold_users.ndcg@10``)."""
 
 
-def metric_key(model: str, name: str) -> str:
-    """MLflow-safe metric name (``ease.ndcg@10`` -> ``ease.ndcg_at_10``)."""
-    return f"{model}.{name}".replace("@", "_at_")
+def metric_name(name: str) -> str:
+    """MLflow-safe, grouped metric name (``cold_users.ndcg@10`` -> ``cold_users/ndcg_at_10``)."""
+    return name.replace("@", "_at_").replace(".", "/")
 
 
-def log_results(results: dict[str, dict[str, float]]) -> None:
-    """Every model's metrics, prefixed by the model's name."""
-    mlflow.log_metrics(
-        {metric_key(model, k): v for model, metrics in results.items() for k, v in metrics.items()}
-    )
+def metric_key(group: str, name: str) -> str:
+    """``group/<metric_name(name)>`` (``model/ease`` + ``ndcg@10`` -> ``model/ease/ndcg_at_10``)."""
+    return f"{group}/{metric_name(name)}"
+
+
+def headline_key(name: str) -> str:
+    """The served model's key of metric ``name``: ``test/…`` overall, ``slice/…`` by slice."""
+    if name.split(".", 1)[0] in SLICES:
+        return metric_key("slice", name)
+    return metric_key("test", name)
+
+
+def log_results(results: dict[str, dict[str, float]], served: str | None = None) -> None:
+    """Every model's metrics under ``model/<name>/``, and the served model's (``served``)
+    also under ``test/`` and ``slice/``."""
+    metrics = {
+        metric_key(f"model/{model}", k): v
+        for model, values in results.items()
+        for k, v in values.items()
+    }
+    if served in results:
+        metrics |= {headline_key(k): v for k, v in results[served].items()}
+    mlflow.log_metrics(metrics)
 
 
 def _by_k(results: dict[str, dict[str, float]], metric: str, ks: list[int]) -> Any:

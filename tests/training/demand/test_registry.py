@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from cli import app
 from features.config import store_dir
 from features.tables import DEMAND
+from jobs import models as jobs_models
 from tests.training.demand.panel import synthetic_panel
 from training.demand import registry
 from training.demand.config import DemandConfig
@@ -58,13 +59,14 @@ def test_promote_compares_wape_on_the_same_holdout(shop: tuple) -> None:
         app, ["models", "promote", name, "--data-dir", str(path), "--config", str(_yaml(path))]
     )
     assert result.exit_code == 0, result.output
-    assert "wape (lower is better)" in result.output and "champion is now v2" in result.output
+    assert "quality gate" in result.output and "wape" in result.output and "bias" in result.output
+    assert "champion is now v2" in result.output
     assert alias_version(name, "champion") == "2"
     test = registry.holdout_rows(path, _cfg(name, 80))
     first = registry.holdout_wape(f"models:/{name}/1", test)
     second = registry.holdout_wape(f"models:/{name}/2", test)
     assert second < first, "the properly trained version forecasts the holdout better"
-    assert f"promote {name} v2" in _runs("FINISHED")
+    assert any(n.startswith(f"promote {name} v2 vs v1 · ") for n in _runs("FINISHED"))
     assert not _runs("RUNNING")
 
 
@@ -74,25 +76,35 @@ def test_a_worse_challenger_stays_unless_forced(shop: tuple) -> None:
     result = registry.promote_demand(name, path, _cfg(name, 80))
     assert not result.promoted and result.challenger_score > result.champion_score
     assert alias_version(name, "champion") == "2"
+    wape = next(c for c in result.checks if c.name == "wape")
+    assert not wape.passed and wape.bound == pytest.approx(wape.champion + 0.01)
+    assert result.reason.startswith("champion stays v2: wape ")
     forced = registry.promote_demand(name, path, _cfg(name, 80), force=True)
     assert forced.promoted and forced.forced and alias_version(name, "champion") == "3"
 
 
-def test_a_failed_promotion_leaves_no_run_running(
+def test_the_same_version_answers_at_once_and_a_failed_promotion_leaves_no_run_running(
     shop: tuple, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path, name, _ = shop
-    before = alias_version(name, "champion")
 
-    def broken(model_uri: str, test: object) -> float:
+    def broken(model_uri: str, test: object) -> dict[str, float]:
         raise RuntimeError("holdout unreadable")
 
-    monkeypatch.setattr(registry, "holdout_wape", broken)
+    monkeypatch.setattr(registry, "holdout_metrics", broken)
+    assert alias_version(name, "champion") == alias_version(name, "challenger")
+    same = jobs_models.promote(name, path, _yaml(path))
+    assert same.same_version and not same.promoted and not same.checks and same.run_id is None
+    assert "already the champion" in same.reason
+
+    train_demand(path, _cfg(name, 2))  # a new challenger: now there is something to score
+    before = alias_version(name, "champion")
     with pytest.raises(RuntimeError, match="holdout unreadable"):
         registry.promote_demand(name, path, _cfg(name, 80), force=True)
     assert mlflow.active_run() is None
     assert not _runs("RUNNING")
-    assert _runs("FAILED")[0] == f"promote {name} v{alias_version(name, 'challenger')}"
+    challenger = alias_version(name, "challenger")
+    assert _runs("FAILED")[0].startswith(f"promote {name} v{challenger} vs v{before} · ")
     assert alias_version(name, "champion") == before, "a failed promotion moves nothing"
 
 
