@@ -7,6 +7,7 @@ import uuid
 from pathlib import Path
 
 import mlflow
+import polars as pl
 import pytest
 from typer.testing import CliRunner
 
@@ -17,6 +18,7 @@ from jobs import models as jobs_models
 from tests.training.demand.panel import synthetic_panel
 from training.demand import registry
 from training.demand.config import DemandConfig
+from training.demand.forecast import forecast_path
 from training.demand.pipeline import train_demand
 from training.registry import alias_version
 
@@ -113,3 +115,33 @@ def _yaml(path: Path) -> Path:
     config = path.parent / "demand.yaml"
     config.write_text("horizon: 14\nrounds: 80\nmin_child_samples: 5\nforecast_ahead: false\n")
     return config
+
+
+def test_a_challengers_forecasts_reach_pricing_only_once_promoted(shop: tuple) -> None:
+    from training.demand.forecast import read_forecasts
+    from training.pricing.inputs import forecast_for
+
+    path, _, _ = shop
+    name = f"demand-{uuid.uuid4().hex[:8]}"
+    ahead = {"forecast_ahead": True, "model_name": name}
+    champion = train_demand(path, _cfg(name, 80).model_copy(update=ahead))
+    assert champion.forecast_path is not None and not champion.forecasts_held
+    published = read_forecasts(path)
+    day = published["period_start"].min()
+    priced = forecast_for(path, day).sort("item_id")
+
+    challenger = train_demand(path, _cfg(name, 3).model_copy(update=ahead))
+    assert challenger.forecast_path is None and challenger.forecasts_held
+    assert read_forecasts(path).equals(published), "the champion's forecasts stay"
+    assert forecast_for(path, day).sort("item_id").equals(priced)
+
+    result = registry.promote_demand(name, path, _cfg(name, 80), force=True)
+    assert result.promoted and result.forced and not all(c.passed for c in result.checks)
+    assert "(forced)" in result.reason
+    assert result.published == (str(forecast_path(path)),)
+    artifact = mlflow.artifacts.download_artifacts(
+        run_id=challenger.run_id, artifact_path="forecasts/demand.parquet"
+    )
+    assert read_forecasts(path).equals(pl.read_parquet(artifact))
+    promoted = forecast_for(path, day).sort("item_id")
+    assert not promoted.equals(priced), "pricing reads the promoted forecasts"
