@@ -21,6 +21,7 @@ from cli import (  # noqa: F401
     models,
     pricing,
     quickstart,
+    retrain,
     serve,
     train,
 )

@@ -14,6 +14,7 @@ from cli.experiments import print_simulated
 from cli.features import print_build
 from cli.inventory import print_alerts
 from cli.pricing import print_ledger, print_proposal
+from cli.retrain import print_retrain
 from cli.train import print_demand, print_elasticity, print_recommender
 from jobs import quickstart
 from jobs.service import serve_until_stopped
@@ -56,6 +57,7 @@ PRINTERS: dict[str, Callable[[Any], None]] = {
     "priced": _print_priced,
     "alerts": lambda report: print_alerts(report, rows=5),
     "served": _print_served,
+    "retrained": print_retrain,
 }
 """How each kind of step's report prints."""
 

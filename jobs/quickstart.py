@@ -12,13 +12,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jobs import data, features, inventory, pricing, train
+from jobs import data, features, inventory, pricing, retrain, train
 from jobs.service import ServiceKeys, service_keys, start_service, stop_service
 from jobs.shop import shop_path
+from storefront.config import config_dir
 from storefront.progress import progress_bar
 from storefront.workspace import workspace
 
 QUICKSTART_APPROVER = "quickstart (demo sign-off)"
+RETRAIN_CONFIG = "retrain.quickstart.yaml"
+"""The quickstart's retrain settings, in the config folder."""
 
 
 @dataclass(frozen=True)
@@ -85,8 +88,17 @@ def plan(
         Step("alerts", "replenishment alerts", lambda: inventory.alerts(folder)),
     ]  # fmt: skip
     if serve:
-        steps.append(Step("served", "serve the shop and run a short A/B test against it",
-                          lambda: serve_and_test(folder, port)))  # fmt: skip
+        url = f"http://127.0.0.1:{port}"
+        steps.append(
+            Step(
+                "served",
+                "serve the shop and run a short A/B test against it",
+                lambda: serve_and_test(folder, port),
+            )
+        )
+        steps.append(Step("retrained", "retrain on the A/B test's events, gate, promote, reload",
+                          lambda: retrain.run(folder, config=config_dir() / RETRAIN_CONFIG,
+                                              service_url=url)))  # fmt: skip
     return steps
 
 
