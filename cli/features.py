@@ -23,10 +23,21 @@ FeaturesConfig = Annotated[
 ]
 
 
+EngineConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--engine-config",
+        help="Engine YAML (default: $STOREFRONT_ENGINE_CONFIG, else configs/engine.yaml); "
+        "engine: ray computes the tables on a Ray cluster, partitioned by shopper and item.",
+    ),
+]
+
+
 def print_build(report: features.BuildReport) -> None:
     """New rows per table, and seconds per step."""
     rows = [[name, f"{count:,}"] for name, count in report.new_rows.items()]
     table(f"features built through {report.built_through}", ["table", "new rows"], rows)
+    typer.echo(f"tables computed on: {report.engine}")
     if report.up_to_date:
         typer.echo("feature store up to date: nothing new in the feeds")
     for name, seconds in report.seconds.items():
@@ -41,7 +52,8 @@ def features_build_command(
     rebuild: Annotated[
         bool, typer.Option(help="Forget earlier builds and recompute everything.")
     ] = False,
+    engine_config: EngineConfigOption = None,
 ) -> None:
     """Compute feature tables from the feeds, apply them to Feast and materialize the new
     rows (incremental: a second run adds only what is new)."""
-    print_build(features.build(data_dir, config, rebuild))
+    print_build(features.build(data_dir, config, rebuild, engine_config))

@@ -31,6 +31,7 @@ from features.pipelines.recent import recent_activity
 from features.pipelines.user import user_features
 from features.store import STATE_FILE, open_store, ttl
 from features.tables import DEMAND, ITEM, ITEM_SERVING, RECENT, USER, USER_CATEGORY, Table
+from storefront.engine import EngineConfig
 from storefront.feeds import Feeds, read_feeds
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,8 @@ class BuildReport:
     new_rows: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     events: int = 0
+    engine: str = "local"
+    """Where the tables were computed: ``local``, or ``ray`` (with the cluster's address)."""
 
     @property
     def up_to_date(self) -> bool:
@@ -92,6 +95,18 @@ def compute_tables(feeds: Feeds, cfg: FeatureConfig) -> dict[Table, pl.DataFrame
     if sales is not None:
         tables[DEMAND] = demand_rows(sales, cfg.demand)
     return tables
+
+
+def compute_on_engine(
+    data_dir: Path, feeds: Feeds, cfg: FeatureConfig, engine: EngineConfig | None
+) -> dict[Table, pl.DataFrame]:
+    """The feature tables, on this machine or, with ``engine: ray``, partitioned by
+    shopper and by item on the Ray cluster (:mod:`features.distributed`, same tables)."""
+    if engine is None or not engine.distributed:
+        return compute_tables(feeds, cfg)
+    from features.distributed import compute_tables_on_ray  # imports Ray: only on this path
+
+    return compute_tables_on_ray(data_dir, feeds, cfg, engine.ray, _last_day(feeds))
 
 
 def _pad_vectors(part: pl.DataFrame, width: int) -> pl.DataFrame:
@@ -169,7 +184,11 @@ def _timed(report: BuildReport, name: str, step: Step | None) -> Iterator[None]:
 
 
 def build_features(
-    data_dir: Path, cfg: FeatureConfig, rebuild: bool = False, step: Step | None = None
+    data_dir: Path,
+    cfg: FeatureConfig,
+    rebuild: bool = False,
+    step: Step | None = None,
+    engine: EngineConfig | None = None,
 ) -> BuildReport:
     """Build (or extend) the feature store of the shop folder ``data_dir``.
 
@@ -178,6 +197,8 @@ def build_features(
         cfg: Feature settings (pipelines and store profile).
         rebuild: Forget earlier builds and recompute every table from the feeds.
         step: Progress callback, called with each step's name.
+        engine: Where the tables are computed (default: this machine); ``engine: ray``
+            partitions them on a Ray cluster.
 
     Returns:
         What was built, with row counts per table and seconds per step.
@@ -188,7 +209,7 @@ def build_features(
     root.mkdir(parents=True, exist_ok=True)
     state = _read_state(root)
     done = dt.date.fromisoformat(state["built_through"]) if "built_through" in state else None
-    report = BuildReport(built_through=done)
+    report = BuildReport(built_through=done, engine=(engine or EngineConfig()).label)
     with _timed(report, "read feeds", step):
         feeds = read_feeds(data_dir)
         report.events = feeds.events.height if feeds.events is not None else 0
@@ -197,7 +218,7 @@ def build_features(
         log.info("feature store already built through %s: nothing new", done)
         return report
     with _timed(report, "compute tables", step):
-        tables = compute_tables(feeds, cfg)
+        tables = compute_on_engine(data_dir, feeds, cfg, engine)
     fresh: dict[Table, pl.DataFrame] = {}
     with _timed(report, "write offline tables", step):
         cutoff = end_of_day(pl.lit(done)) if done is not None else None

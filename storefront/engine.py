@@ -50,6 +50,11 @@ class EngineConfig(Settings):
         """Whether the pipelines run on Ray."""
         return self.engine == "ray"
 
+    @property
+    def label(self) -> str:
+        """The engine in words, for reports: ``local`` or ``ray at <address>``."""
+        return f"ray at {self.ray.address}" if self.distributed else "local"
+
 
 def load_engine(path: Path | str | None = None) -> EngineConfig:
     """The engine settings: ``path``, else ``$STOREFRONT_ENGINE_CONFIG``, else

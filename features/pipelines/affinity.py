@@ -74,18 +74,23 @@ def user_category_interest(scored: pl.DataFrame) -> pl.DataFrame:
     ).sort("user_id", "category", TIMESTAMP)
 
 
-def user_interest_profile(scored: pl.DataFrame, top_n: int) -> pl.DataFrame:
+def user_interest_profile(
+    scored: pl.DataFrame, top_n: int, categories: pl.Series | None = None
+) -> pl.DataFrame:
     """Per shopper and active day: ``interest_total`` and the ``top_n`` categories.
 
     Args:
         scored: Output of :func:`category_days`.
         top_n: How many top categories to name (``top_category_1`` is the strongest).
+        categories: Every category scored in the whole shop (default: those of
+            ``scored``); a build partitioned by shopper passes the shop's, so each
+            partition sums and ranks the same columns as one run over everyone.
 
     Returns:
         user_id, day, interest_total, top_category_1 .. top_category_n (null when the
         shopper has touched fewer categories).
     """
-    categories = scored["category"].unique().sort()
+    categories = (scored["category"] if categories is None else categories).unique().sort()
     codes = scored.with_columns(code=pl.col("category").cast(pl.Enum(categories)).to_physical())
     rows_per_chunk = max(1, MAX_CELLS // len(categories))
     days = (

@@ -71,19 +71,23 @@ def trailing_means(column: str, windows: list[int], days: int, name: str) -> lis
     ]
 
 
-def demand_rows(sales: pl.DataFrame, cfg: DemandFeatureConfig) -> pl.DataFrame:
+def demand_rows(
+    sales: pl.DataFrame, cfg: DemandFeatureConfig, days: int | None = None
+) -> pl.DataFrame:
     """Demand rows with prices, promotion, calendar, censoring, lags and trailing means.
 
     Args:
         sales: A validated sales feed (or :func:`sales_from_items`).
         cfg: Lags and trailing-mean windows, in periods.
+        days: Length of a period in days (default: :func:`period_days` of ``sales``); a
+            build partitioned by item passes the whole panel's.
 
     Returns:
         item_id, location_id, period_start, event_timestamp (period end), units,
         censored, price, base_price, discount, promo, the source's optional flags,
         calendar columns, ``units_lag_k`` and ``units_mean_k``.
     """
-    days = period_days(sales)
+    days = period_days(sales) if days is None else days
     present = [c for c in OPTIONAL if c in sales.columns]
     frame = sales.sort(*SERIES, "period_start").with_columns(
         censored=pl.col("stockout").fill_null(False) if "stockout" in sales.columns else False,

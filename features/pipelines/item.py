@@ -75,6 +75,12 @@ def _stock_by_day(inventory: pl.LazyFrame | None) -> pl.LazyFrame | None:
     )
 
 
+def popularity_rank() -> pl.Expr:
+    """Rank of an item's 7-day views among every item of the day (``day``; 1 is the most
+    viewed): a partitioned build computes it over all items at once."""
+    return pl.col("views_7d").rank("min", descending=True).over("day").cast(pl.Int64)
+
+
 def item_features(
     events: pl.LazyFrame,
     catalog: pl.LazyFrame,
@@ -143,10 +149,7 @@ def item_features(
             .over("item_id"),
         )
         .with_columns(
-            popularity_rank=pl.col("views_7d")
-            .rank("min", descending=True)
-            .over("day")
-            .cast(pl.Int64),
+            popularity_rank=popularity_rank(),
             cart_rate_7d=safe_ratio(pl.col("carts_7d"), pl.col("views_7d")),
             conversion_rate_30d=safe_ratio(pl.col("purchases_30d"), pl.col("views_30d")),
             discount=1 - pl.col("price") / pl.col("base_price"),

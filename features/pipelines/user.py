@@ -55,8 +55,9 @@ def _daily_activity(events: pl.LazyFrame, catalog: pl.LazyFrame) -> pl.LazyFrame
     )
 
 
-def _rfm_scores() -> list[pl.Expr]:
-    """R, F and M scores 1-5 by quintile among the day's buyers (5 is best)."""
+def rfm_scores() -> list[pl.Expr]:
+    """R, F and M scores 1-5 by quintile among the day's buyers (5 is best): ranks over
+    every shopper of the day (``day``), so a partitioned build computes them globally."""
 
     def quintile(value: pl.Expr, descending: bool) -> pl.Expr:
         rank = value.rank("average", descending=descending).over("day")
@@ -71,7 +72,8 @@ def _rfm_scores() -> list[pl.Expr]:
     ]
 
 
-def _segment(cfg: UserFeatureConfig) -> pl.Expr:
+def rfm_segment(cfg: UserFeatureConfig) -> pl.Expr:
+    """The RFM segment: the first rule of ``cfg.segments`` the R and F scores match."""
     expr = pl.when(pl.col("frequency") == 0).then(pl.lit("prospect"))
     expr = expr.when(
         (pl.col("frequency") == 1) & (pl.col("recency_days") <= cfg.new_buyer_days)
@@ -157,9 +159,9 @@ def user_features(
             days_since_active=_days_since("last_active"),
             tenure_days=_days_since("first_day"),
         )
-        .with_columns(*_rfm_scores(), lifecycle_stage=_lifecycle(cfg))
+        .with_columns(*rfm_scores(), lifecycle_stage=_lifecycle(cfg))
         .with_columns(
-            rfm_segment=_segment(cfg),
+            rfm_segment=rfm_segment(cfg),
             average_order_value=safe_ratio(pl.col("monetary"), pl.col("frequency")),
             conversion_rate_30d=safe_ratio(
                 pl.col(f"purchases_{longest}d"), pl.col(f"views_{longest}d")
