@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -64,7 +65,11 @@ def test_every_model_is_judged_and_tracked(trained) -> None:
     assert set(report.item_to_item) == {"similar_items", "bought_together"}
     assert report.item_to_item["similar_items"]["pairs"] > 0
     run = mlflow.get_run(report.run_id)
-    assert run.data.metrics["ease.ndcg_at_10"] == pytest.approx(report.results["ease"]["ndcg@10"])
+    metrics = run.data.metrics
+    assert metrics["model/ease/ndcg_at_10"] == pytest.approx(report.results["ease"]["ndcg@10"])
+    assert metrics["test/ndcg_at_10"] == pytest.approx(final["ndcg@10"])
+    assert metrics["slice/cold_users/ndcg_at_10"] == pytest.approx(final["cold_users.ndcg@10"])
+    assert all("/" in key for key in metrics), "every metric sits in a group of the run page"
     assert run.data.params["split.test_days"] == "14"
     artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(report.run_id, "plots")}
     assert {"plots/ndcg_by_k.png", "plots/coverage_by_k.png", "plots/cold_vs_warm.png"} <= artifacts
@@ -73,6 +78,48 @@ def test_every_model_is_judged_and_tracked(trained) -> None:
     users = pl.read_parquet(Path(folder) / "user_embeddings.parquet")
     assert items.height == 300 and users.height > 1000
     assert items.schema["vector"] == users.schema["vector"] == pl.Array(pl.Float32, 16)
+
+
+@pytest.mark.slow
+def test_the_run_is_named_tagged_fed_and_has_curves(trained, shop_dir: Path) -> None:
+    run = mlflow.get_run(trained.run_id)
+    assert run.info.status == "FINISHED"
+    assert re.fullmatch(r"recommender · feeds · \d{4}-\d\d-\d\d \d\d:\d\d", run.info.run_name)
+    tags = run.data.tags
+    assert tags["storefront.family"] == "recommender"
+    assert tags["storefront.data_dir"] == str(shop_dir.resolve())
+    assert re.fullmatch(r"[0-9a-f]{12}", tags["config_hash"])
+    from storefront.feeds import read_feeds
+
+    stamps = read_feeds(shop_dir).events["timestamp"]
+    assert tags["feed_first_day"] == str(stamps.min().date()) == "2025-06-01"
+    assert tags["feed_last_day"] == str(stamps.max().date())
+    assert tags["git_commit"]
+    inputs = {d.dataset.name: d for d in run.inputs.dataset_inputs}
+    contexts = {name: {t.key: t.value for t in d.tags}["mlflow.data.context"]
+                for name, d in inputs.items()}  # fmt: skip
+    assert sorted(contexts.values()) == ["test", "training", "validation"]
+    for d in inputs.values():
+        assert json.loads(d.dataset.source)["uri"].endswith("feeds/feeds/events.parquet")
+    history = mlflow.MlflowClient().get_metric_history(run.info.run_id, "curve/sequential/loss")
+    assert [m.step for m in history] == list(range(1, len(history) + 1)) and len(history) >= 1
+    experiment = mlflow.get_experiment(run.info.experiment_id)
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+    assert "test/" in experiment.tags["mlflow.note.content"]
+
+
+@pytest.mark.slow
+def test_promoting_the_champion_itself_answers_at_once(
+    trained, shop_dir: Path, cfg: RecommenderConfig
+) -> None:
+    from training.recommender.registry import promote
+
+    result = promote(cfg.tracking.model_name, shop_dir, cfg)
+    assert result.same_version and not result.promoted and result.run_id is None
+    assert (
+        result.reason
+        == f"challenger v{trained.model_version} is already the champion: nothing to compare"
+    )
 
 
 @pytest.mark.slow
@@ -154,11 +201,15 @@ def test_promotion_compares_on_the_same_holdout(
     assert alias_version(name, "champion") == trained.model_version
     result = promote(name, shop_dir, cfg)
     assert result.challenger == second.model_version
-    expected = (
-        second.model_version
-        if result.challenger_score >= result.champion_score
-        else (trained.model_version)
-    )
+    assert [c.name for c in result.checks] == [
+        "ndcg@10", "coverage@10", "cold_users.ndcg@10", "new_items.recall@20",
+    ]  # fmt: skip
+    assert result.promoted == all(c.passed for c in result.checks)
+    expected = second.model_version if result.promoted else trained.model_version
     assert alias_version(name, "champion") == expected
+    run = mlflow.get_run(result.run_id)
+    assert run.info.status == "FINISHED" and run.data.params["promoted"] == str(result.promoted)
+    assert run.data.metrics["challenger/cold_users/ndcg_at_10"] == result.checks[2].challenger
     forced = promote(name, shop_dir, cfg, force=True)
-    assert forced.promoted and alias_version(name, "champion") == second.model_version
+    assert alias_version(name, "champion") == second.model_version
+    assert forced.same_version if result.promoted else (forced.promoted and forced.forced)
