@@ -182,7 +182,7 @@ def run_tags(
 
 @contextmanager
 def tracked_run(
-    name: str, tags: Mapping[str, str] | None = None, nested: bool = False
+    name: str, tags: Mapping[str, str] | None = None, nested: bool | None = None
 ) -> Iterator[mlflow.ActiveRun]:
     """An MLflow run that always ends: ``FINISHED`` when the block completes, ``FAILED``
     when it raises, ``KILLED`` on ``KeyboardInterrupt`` (re-raised either way).
@@ -190,12 +190,15 @@ def tracked_run(
     Args:
         name: The run's name (:func:`run_name`).
         tags: Run tags (:func:`run_tags`).
-        nested: A child of the active run (a retrain's step), else a top-level run.
+        nested: A child of the active run (a retrain's step), else a top-level run;
+            ``None`` (default): a child when a run is active (a training or promotion
+            run inside ``storefront retrain``), else top-level.
 
     Yields:
         The active run.
     """
-    run = mlflow.start_run(run_name=name, tags=dict(tags or {}), nested=nested)
+    child = mlflow.active_run() is not None if nested is None else nested
+    run = mlflow.start_run(run_name=name, tags=dict(tags or {}), nested=child)
     status = "FAILED"
     try:
         yield run

@@ -107,3 +107,10 @@ def test_git_commit_is_unknown_outside_a_checkout(
 ) -> None:
     monkeypatch.setattr(tracking, "PROJECT_ROOT", tmp_path)
     assert tracking.git_commit() == "unknown"
+
+
+def test_a_run_opened_inside_another_is_its_child_by_default(experiment: str) -> None:
+    with tracked_run("retrain") as parent, tracked_run("train demand") as child:
+        pass
+    tags = mlflow.get_run(child.info.run_id).data.tags
+    assert tags["mlflow.parentRunId"] == parent.info.run_id

@@ -43,7 +43,7 @@ def test_dml_beats_the_naive_estimate_against_truth(shop, tmp_path: Path) -> Non
     table = pl.read_parquet(out)
     assert read_estimates(path).equals(table)
     run = mlflow.search_runs(experiment_names=["elasticity"], output_format="list")[0]
-    assert run.data.metrics["share_own_data"] > 0
+    assert run.data.metrics["estimates/share_own_data"] > 0
     artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(run.info.run_id, "plots")}
     assert "plots/elasticity.png" in artifacts
     assert table.columns == list(COLUMNS)
