@@ -1,197 +1,104 @@
 """Fuzzing the real server against its own OpenAPI document (schemathesis).
 
-Every documented endpoint that takes input (the ``POST`` endpoints and ``GET
-/reports/{name}``) gets ``STOREFRONT_FUZZ_CASES`` (1,000) generated cases, half
+Every documented endpoint that takes input (the ``POST`` endpoints and the ``GET`` ones
+with a path parameter) gets ``STOREFRONT_FUZZ_CASES`` (1,000) generated cases, half
 schema-valid, half schema-breaking, within a time budget; each answer goes through
 schemathesis's checks: no 5xx, a status the document lists, its content type, headers
-and body schema. Failures are collected (not shrunk) so one run reports them all, with
-the body sent.
+and body schema. Two worker processes generate and send side by side (hypothesis's
+generation is the slow part), each on half of the operations.
+
+``/admin/reload``'s valid bodies are three (``load_challenger`` true, false or absent)
+and each rebuilds the service's whole state, so its schema-valid half is
+:data:`RELOAD_VALID` cases; its invalid half gets the full count.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import json
+import multiprocessing
 import os
-import threading
 import time
-import unittest
-from collections import Counter
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from typing import Any
+from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
-from schemathesis import GenerationMode
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_headers_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
+from storefront.config import PROJECT_ROOT
 from tests.serving import client
 from tests.serving.client import Server, TrainedShop
+from tests.serving.fuzzing import Job, Outcome, run_jobs
 
 pytestmark = [pytest.mark.fuzz, pytest.mark.slow]
 
 CASES = int(os.environ.get("STOREFRONT_FUZZ_CASES", "1000"))
 """Generated cases per endpoint (half positive, half negative)."""
-BUDGET_SECONDS = float(os.environ.get("STOREFRONT_FUZZ_SECONDS", "200"))
+BUDGET_SECONDS = float(os.environ.get("STOREFRONT_FUZZ_SECONDS", "240"))
 """Time for the whole fuzz run; each endpoint gets its share, cases past it are not sent."""
-IN_FLIGHT = 3
-"""Requests at once (below the server's ``overload.max_in_flight``, so nothing is shed)."""
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_headers_conformance,
-    response_schema_conformance,
-]
-
-
-class _OutOfTime(unittest.SkipTest):
-    """Ends a run at its time share (hypothesis re-raises skips at once, no shrinking)."""
-
-
-KNOWN_5XX: dict[str, str] = {}
-"""Known server errors awaiting a fix elsewhere: operation label -> reason."""
-
-
-@pytest.fixture(scope="module")
-def api(server: Server) -> Any:
-    return schemathesis.openapi.from_url(server.base + "/docs.json")
+WORKERS = 2
+RELOAD_VALID = 30
+"""Schema-valid cases of ``/admin/reload`` (3 distinct bodies, each a full state rebuild)."""
+SLOW_LAST = ("POST /events", "POST /bought_together")
+"""The slowest operations to generate run last in their worker: they get the time the
+others left over."""
 
 
 def _headers() -> dict[str, str]:
-    headers = {"X-API-Key": client.ADMIN_KEY}
-    ingest = getattr(client, "INGEST_KEY", None)  # the ingest key, once the server has one
-    if ingest:
-        headers["X-Ingest-Key"] = ingest
-    return headers
+    return {"X-API-Key": client.ADMIN_KEY, "X-Ingest-Key": client.INGEST_KEY}
 
 
-def _fuzzed(api: Any) -> list[Any]:
+def _fuzzed(server: Server) -> list[str]:
+    api = schemathesis.openapi.from_url(server.base + "/docs.json")
     operations = [r.ok() for r in api.get_all_operations()]
-    fuzzed = [op for op in operations if op.method.upper() == "POST" or "{" in op.path]
-    return sorted(fuzzed, key=lambda op: op.path == "/events")  # the slowest to generate
-    # last: it gets the time the others left over
+    labels = [op.label for op in operations if op.method.upper() == "POST" or "{" in op.path]
+    return sorted(labels, key=lambda label: label in SLOW_LAST)
 
 
-def _anchor_events(case: Any, items: list[str], now: dt.datetime) -> None:
-    """Schema-valid ``/events`` bodies on the shop's items, stamped around now, as views
-    (no quoted price to match), so they pass the checks beyond the schema and reach the
-    store; quantities, prices, ids and the rest stay generated."""
-    events = case.body.get("events") if isinstance(case.body, dict) else None
-    for i, event in enumerate(events if isinstance(events, list) else []):
-        if isinstance(event, dict):
-            event["item_id"] = items[(len(str(event.get("event_id"))) + i) % len(items)]
-            event["timestamp"] = (now - dt.timedelta(minutes=i)).isoformat()
-            event["event_type"] = "view"
-
-
-def _run(
-    operation: Any, mode: GenerationMode, base: str, until: float, items: list[str]
-) -> dict[str, Any]:
-    """Up to ``CASES // 2`` cases of ``operation`` in ``mode`` until ``until``: the
-    statuses, the failures (first example of each kind) and whether time ran out.
-
-    Requests go out from a few threads while hypothesis generates the next cases (the
-    generation and the server's work overlap)."""
-    statuses: Counter[int] = Counter()
-    failures: dict[str, str] = {}
-    headers = _headers()
-    lock = threading.Lock()
-
-    def send(case: Any) -> None:
-        try:
-            response = case.call(base_url=base, headers=headers, timeout=60)
-        except Exception as exc:  # no answer at all (connection reset, timeout)
-            with lock:
-                statuses[0] += 1
-                failures.setdefault(f"no answer: {type(exc).__name__}", _body(case))
-            return
-        with lock:
-            statuses[response.status_code] += 1
-        try:
-            case.validate_response(response, checks=CHECKS, headers=headers)
-        except (Exception, BaseExceptionGroup) as exc:  # schemathesis's FailureGroup
-            kind = f"{response.status_code} {type(exc).__name__}: {str(exc).splitlines()[0]}"
-            with lock:
-                failures.setdefault(kind[:300], f"{exc}\nbody sent: {_body(case)}"[:3000])
-
-    pending: set[Future[None]] = set()
-
-    @settings(
-        max_examples=CASES // 2,
-        deadline=None,
-        database=None,
-        derandomize=True,
-        phases=[Phase.explicit, Phase.generate],
-        suppress_health_check=list(HealthCheck),
-        print_blob=False,
-    )
-    @given(case=operation.as_strategy(generation_mode=mode))
-    def fuzz(case: Any) -> None:
-        nonlocal pending
-        if time.monotonic() > until:
-            raise _OutOfTime
-        if mode == GenerationMode.POSITIVE and operation.path == "/events":
-            _anchor_events(case, items, dt.datetime.now(dt.UTC))
-        if len(pending) >= IN_FLIGHT:
-            _, pending = wait(pending, return_when=FIRST_COMPLETED)
-        pending.add(pool.submit(send, case))
-
-    out_of_time = False
-    with ThreadPoolExecutor(IN_FLIGHT) as pool:
-        try:
-            fuzz()
-        except _OutOfTime:
-            out_of_time = True
-        wait(pending)
-    return {"statuses": statuses, "failures": failures, "out_of_time": out_of_time}
-
-
-def _body(case: Any) -> str:
-    try:
-        return json.dumps(case.body)[:1000]
-    except (TypeError, ValueError):
-        return repr(case.body)[:1000]
+def _plans(labels: list[str], started: float) -> list[list[Job]]:
+    """The operations dealt to the workers in turn, each worker's time split evenly over
+    its jobs (a job's deadline is cumulative: time one leaves over goes to the next)."""
+    plans: list[list[Job]] = [[] for _ in range(WORKERS)]
+    for n, label in enumerate(labels):
+        for mode in ("positive", "negative"):
+            cases = (
+                RELOAD_VALID if (label, mode) == ("POST /admin/reload", "positive") else CASES // 2
+            )
+            plans[n % WORKERS].append(Job(label, mode, cases, 0.0))
+    for plan in plans:
+        share = BUDGET_SECONDS / max(len(plan), 1)
+        plan[:] = [Job(j.label, j.mode, j.cases, started + share * (k + 1))
+                   for k, j in enumerate(plan)]  # fmt: skip
+    return plans
 
 
 def test_fuzz_finds_no_server_error_and_no_undocumented_answer(
-    server: Server, api: Any, trained_shop: TrainedShop
+    server: Server, trained_shop: TrainedShop, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    operations = _fuzzed(api)
-    assert len(operations) >= 10, [op.label for op in operations]
-    items = trained_shop.known_items
-    started = time.monotonic()
-    share = BUDGET_SECONDS / (2 * len(operations))
-    report: dict[str, dict[str, Any]] = {}
-    for i, operation in enumerate(operations):
-        for j, mode in enumerate((GenerationMode.POSITIVE, GenerationMode.NEGATIVE)):
-            until = started + share * (2 * i + j + 1)
-            report[f"{operation.label} {mode.value}"] = _run(
-                operation, mode, server.base, until, items
-            )
-    took = time.monotonic() - started
+    labels = _fuzzed(server)
+    monkeypatch.syspath_prepend(str(PROJECT_ROOT))  # spawned workers import tests.serving
+    assert len(labels) >= 10, labels
+    started = time.time()
+    context = multiprocessing.get_context("spawn")  # no fork of a process with threads
+    with ProcessPoolExecutor(WORKERS, mp_context=context) as pool:
+        futures = [pool.submit(run_jobs, server.base, _headers(), trained_shop.known_items, plan)
+                   for plan in _plans(labels, started)]  # fmt: skip
+        outcomes: list[Outcome] = [o for f in futures for o in f.result()]
+    took = time.time() - started
+    per_endpoint: dict[str, int] = {}
+    for o in outcomes:
+        per_endpoint[o.label] = per_endpoint.get(o.label, 0) + o.sent
     summary = "\n".join(
-        f"{label}: {sum(r['statuses'].values())} sent{' (time share over)' * r['out_of_time']}, "
-        f"statuses {dict(sorted(r['statuses'].items()))}"
-        for label, r in report.items()
+        f"{o.label} {o.mode}: {o.sent} sent{' (time share over)' * o.out_of_time}, "
+        f"statuses {dict(sorted(o.statuses.items()))}"
+        for o in outcomes
     )
-    print(f"fuzzed in {took:.0f} s\n{summary}")
-    server_errors = {
-        label: {s: n for s, n in r["statuses"].items() if s >= 500} for label, r in report.items()
-    }
-    failures = {label: r["failures"] for label, r in report.items() if r["failures"]}
+    print(f"fuzzed in {took:.0f} s, {sum(per_endpoint.values()):,} cases\n{summary}\n"
+          f"per endpoint: {per_endpoint}")  # fmt: skip
+    server_errors = {f"{o.label} {o.mode}": {s: n for s, n in o.statuses.items() if s >= 500}
+                     for o in outcomes}  # fmt: skip
     detail = "\n\n".join(
-        f"== {label}\n" + "\n".join(f"-- {kind}\n{example}" for kind, example in found.items())
-        for label, found in failures.items()
+        f"== {o.label} {o.mode}\n" + "\n".join(f"-- {k}\n{v}" for k, v in o.failures.items())
+        for o in outcomes
+        if o.failures
     )
     assert not any(server_errors.values()), f"5xx answers: {server_errors}\n{detail}"
-    assert not failures, detail
-    sent = {label: sum(r["statuses"].values()) for label, r in report.items()}
-    assert all(n > 0 for n in sent.values()), sent
+    assert not detail, detail
+    assert all(o.sent > 0 for o in outcomes), summary
