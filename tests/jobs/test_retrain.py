@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import polars as pl
 import pytest
 import sqlalchemy as sa
 from mlflow import MlflowClient
@@ -174,3 +175,31 @@ def test_the_scheduler_runs_two_retrains_on_its_cron_without_overlap(
     assert spans[0][1] <= spans[1][0], f"the two retrains overlapped: {spans}"
     written = history.read(Workspace(served_shop.data_dir).retrain_history)
     assert {r["run_id"] for r in retrains} <= {r.get("run_id") for r in written}
+
+
+def test_folded_events_on_built_days_rebuild_the_feature_store(feed_dir: Path) -> None:
+    from features.config import FeatureConfig, store_dir
+    from features.store import built_through
+    from features.tables import USER
+    from jobs import features
+    from storefront.feeds import fold_events
+
+    features.build(feed_dir)
+    events = read_feeds(feed_dir).events
+    assert events is not None
+    late = events.head(3).with_columns(
+        pl.col("event_id") + "-late", user_id=pl.lit("u-late-shopper")
+    )
+    report = retrain.RetrainReport(feed_dir, dt.datetime.now(dt.UTC))
+    folded = fold_events(feed_dir, late)
+    assert folded.first_added is not None
+    first = {"first_added": folded.first_added.isoformat()}
+    report.steps.append(retrain.StepOutcome("fold events", "done", "3 added", links=first))
+
+    step = retrain.build_features(feed_dir, report)
+
+    assert step.status == "done" and step.detail.startswith("rebuilt"), step.detail
+    built = built_through(feed_dir, FeatureConfig().store)
+    assert built is not None and folded.first_added.date() <= built
+    user_rows = pl.read_parquet(USER.glob(store_dir(feed_dir)))
+    assert "u-late-shopper" in set(user_rows["user_id"])
