@@ -32,6 +32,7 @@ from storefront.feeds import fold_events
 from storefront.feeds.logged import default_events_url, logged_events
 from storefront.progress import console, progress_bar
 from storefront.workspace import workspace
+from training.tracking import run_name, run_tags
 
 Status = Literal["done", "nothing new", "promoted", "kept champion", "failed", "skipped"]
 
@@ -115,9 +116,8 @@ def run(
     ws = workspace(folder)
     with exclusive(ws.retrain_lock, wait_seconds):
         report = RetrainReport(folder, dt.datetime.now(dt.UTC))
-        stamp = dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M")
-        tags = {"data_dir": str(folder), "families": ",".join(families)}
-        tracked = RetrainRun(cfg.experiment, f"retrain · {folder.name} · {stamp}", tags)
+        tags = {**run_tags("retrain", folder, cfg, None), "families": ",".join(families)}
+        tracked = RetrainRun(cfg.experiment, run_name("retrain", folder), tags)
         report.run_id = tracked.run_id
         status = FAILED
         try:

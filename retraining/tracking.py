@@ -34,12 +34,11 @@ class RetrainRun:
     """
 
     def __init__(self, experiment: str, name: str, tags: dict[str, str]) -> None:
-        use_experiment(None, experiment)
+        use_experiment(None, experiment, DESCRIPTION)
         self.client = MlflowClient(tracking_uri(None))
         found = self.client.get_experiment_by_name(experiment)
         assert found is not None  # made by use_experiment
         self.experiment_id = found.experiment_id
-        self.client.set_experiment_tag(self.experiment_id, "mlflow.note.content", DESCRIPTION)
         run = self.client.create_run(self.experiment_id, tags={MLFLOW_RUN_NAME: name, **tags})
         self.run_id = run.info.run_id
 
