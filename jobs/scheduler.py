@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -126,8 +127,9 @@ def _log_crash(event: JobExecutionEvent) -> None:
 def run_scheduler(
     data_dir: Path | None, config: Path | None = None, stop_after: int | None = None
 ) -> SchedulerReport:
-    """Run the schedule until interrupted (Ctrl-C, SIGTERM) or, with ``stop_after``,
-    until that many retrains have ended.
+    """Run the schedule until interrupted (Ctrl-C, SIGTERM: no new runs start, and a
+    running one is waited for) or, with ``stop_after``, until that many retrains have
+    ended.
 
     Args:
         data_dir: The shop folder.
@@ -147,8 +149,17 @@ def run_scheduler(
     holder.append(scheduler)
     for job in scheduler.get_jobs():
         log.info("%s: %s", job.name, job.trigger)
+    previous = signal.signal(signal.SIGTERM, _interrupt)  # systemd's stop, `kill`
     try:
         scheduler.start()
-    except (KeyboardInterrupt, SystemExit):
-        scheduler.shutdown(wait=False)
+    except KeyboardInterrupt:
+        log.info("stopping: no new runs; waiting for a running one to end (Ctrl-C again "
+                 "abandons it)")  # fmt: skip
+        scheduler.shutdown(wait=True)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return report
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
