@@ -132,7 +132,8 @@ def home_feed(
     rng = np.random.default_rng(cfg.seed)
     w, b = truth.world, truth.cfg.behaviour
     weights = w.activity / w.activity.sum()
-    shoppers = rng.choice(len(w.user_ids), size=cfg.shoppers, replace=False, p=weights)
+    size = min(cfg.shoppers, int((weights > 0).sum()))  # a small shop has fewer shoppers
+    shoppers = rng.choice(len(w.user_ids), size=size, replace=False, p=weights)
     examine = cfg.examine_decay ** np.arange(cfg.k)
     client = _client(service)
     sender, expected = EventSender(client), Expected()
