@@ -62,10 +62,10 @@ def estimates_of(model_uri: str) -> pl.DataFrame:
 def holdout_metrics(table: pl.DataFrame, items: pl.Series) -> dict[str, float]:
     """Share of implausible estimates and median interval width over ``items`` (the
     shop's current catalogue); an item without an estimate counts implausible."""
+    if "implausible" not in table.columns:  # a table from before the plausibility flags
+        table = table.with_columns(implausible=pl.lit(False))
     rows = pl.DataFrame({"item_id": items}).join(table, on="item_id", how="left")
-    implausible = rows["implausible"].fill_null(True) if "implausible" in rows.columns else (
-        rows["elasticity"].is_null()
-    )  # fmt: skip
+    implausible = rows["implausible"].fill_null(True)
     width = (rows["ci_high"] - rows["ci_low"]).drop_nulls()
     return {
         "share_implausible": float(implausible.mean() or 0.0),
