@@ -321,6 +321,25 @@ def _get_paths() -> dict[str, Any]:
     }
 
 
+def with_event_bounds(document: dict[str, Any], events: Any) -> dict[str, Any]:
+    """``document`` with the configured bounds of an event (``events.*`` settings:
+    :class:`serving.config.EventsConfig`) in its ``Event`` schema, so clients and
+    generated bodies see the limits the service enforces (422 beyond them)."""
+    event = document["components"]["schemas"].get("Event")
+    if event is None:
+        return document
+    fields = event["properties"]
+    fields["quantity"]["maximum"] = events.max_quantity
+    price = next((s for s in fields["unit_price"].get("anyOf", [fields["unit_price"]])
+                  if s.get("type") == "number"), fields["unit_price"])  # fmt: skip
+    price["maximum"] = events.max_unit_price
+    fields["timestamp"]["description"] += (
+        f" Within the last {events.max_age_days:g} days and at most "
+        f"{events.max_future_seconds:g} s ahead of the service's clock."
+    )
+    return document
+
+
 def build_document(service: Any) -> dict[str, Any]:
     """The OpenAPI 3.1 document of ``service`` (a ``@bentoml.service`` class)."""
     components: dict[str, Any] = {"Error": copy.deepcopy(ERROR_SCHEMA)}
@@ -418,16 +437,19 @@ class OpenAPIMiddleware:
     Args:
         app: The wrapped ASGI app.
         service: The ``@bentoml.service`` class whose document to serve.
+        events: The ``events`` settings whose bounds the document states.
     """
 
-    def __init__(self, app: ASGIApp, service: Any) -> None:
-        self.app, self.service = app, service
+    def __init__(self, app: ASGIApp, service: Any, events: Any = None) -> None:
+        self.app, self.service, self.events = app, service, events
         self._document: bytes | None = None
         self._page: bytes | None = None
 
     def document(self) -> bytes:
         if self._document is None:
             built = build_document(self.service)
+            if self.events is not None:
+                built = with_event_bounds(built, self.events)
             self._document = json.dumps(built).encode()
             self._page = render_page(built).encode()
         return self._document

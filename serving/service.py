@@ -623,5 +623,5 @@ Storefront.add_asgi_middleware(
 # the shop's pages (/dashboard, /pricing, /audit) behind the admin login
 Storefront.add_asgi_middleware(PagesMiddleware)
 # the OpenAPI document (/docs.json) and the API page (/, /docs)
-Storefront.add_asgi_middleware(OpenAPIMiddleware, service=Storefront)
+Storefront.add_asgi_middleware(OpenAPIMiddleware, service=Storefront, events=CONFIG.events)
 Storefront.add_asgi_middleware(OverloadMiddleware, **CONFIG.overload.model_dump())

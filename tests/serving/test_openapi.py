@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import urllib.request
@@ -198,3 +199,20 @@ def test_the_answer_fields_and_headers_are_documented(document: dict[str, Any]) 
     for path in ("/similar_items", "/bought_together", "/price", "/forecast"):
         schema = posts[path]["responses"]["200"]["content"]["application/json"]["schema"]
         assert "unknown" in _schema(document, schema)["properties"], path
+
+
+def test_the_event_schema_states_the_configured_bounds(
+    server: Server, document: dict[str, Any]
+) -> None:
+    from serving.config import load_serving_config
+
+    fields = document["components"]["schemas"]["Event"]["properties"]
+    defaults = load_serving_config().events  # what the test server runs on
+    assert fields["quantity"]["maximum"] == defaults.max_quantity
+    assert fields["unit_price"]["maximum"] == defaults.max_unit_price
+    assert f"{defaults.max_age_days:g} days" in fields["timestamp"]["description"]
+    row = {"event_id": "e-bound", "user_id": "u1", "session_id": "s1", "item_id": "i00001",
+           "event_type": "view", "timestamp": dt.datetime.now(dt.UTC).isoformat(),
+           "unit_price": 1.0, "quantity": defaults.max_quantity + 1}  # fmt: skip
+    status, answer = call(server.base, "/events", {"events": [row]})
+    assert status == 422 and answer["fields"] == ["events.0.quantity"], answer
