@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from pathlib import Path
 from typing import Any, Literal
 
@@ -63,6 +64,21 @@ def load_engine(path: Path | str | None = None) -> EngineConfig:
     return load_config(EngineConfig, explicit, name="engine")
 
 
+def _require_listening(address: str, timeout_s: float = 5.0) -> None:
+    """Raise ValueError at once when a ``host:port`` address accepts no connection: Ray
+    itself retries an absent head for minutes. ``auto`` and ``ray://`` are left to Ray."""
+    if address == "auto" or "://" in address:
+        return
+    host, _, port = address.rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+    except (OSError, ValueError) as exc:
+        raise ValueError(
+            f"engine: ray, but no Ray cluster answers at ray.address={address!r} "
+            f"(start one with `ray start --head`): {exc}"
+        ) from exc
+
+
 def connect(cfg: RayConfig) -> Any:
     """Join the Ray cluster at ``cfg.address`` (once per process) and return ``ray``.
 
@@ -75,6 +91,7 @@ def connect(cfg: RayConfig) -> Any:
         raise ValueError(
             "engine: ray needs Ray installed (pip install 'storefront-ml[ray]')"
         ) from exc
+    _require_listening(cfg.address)
     if ray.is_initialized():
         return ray
     try:

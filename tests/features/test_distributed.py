@@ -9,6 +9,7 @@ booleans, dates and timestamps must be equal exactly; floats within a relative 1
 from __future__ import annotations
 
 import dataclasses
+import socket
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,3 +121,13 @@ def test_local_engine_needs_no_ray(small_sim: Simulation, monkeypatch: pytest.Mo
     assert [t.name for t in tables] == [
         t.name for t in compute_tables(small_sim.feeds, FeatureConfig())
     ]
+
+
+def test_an_absent_cluster_is_a_user_error(tmp_path: Path, small_sim: Simulation) -> None:
+    """A head that is not there is named at once (Ray alone retries for minutes)."""
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{free.getsockname()[1]}"  # nothing listens once closed
+    engine = EngineConfig(engine="ray", ray=RayConfig(address=address))
+    with pytest.raises(ValueError, match=r"no Ray cluster answers at ray\.address"):
+        compute_on_engine(tmp_path, small_sim.feeds, FeatureConfig(), engine)
