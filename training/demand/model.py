@@ -9,15 +9,22 @@ import lightgbm as lgb
 import numpy as np
 import polars as pl
 
+from storefront.engine import EngineConfig
 from training.demand.config import DemandConfig
 from training.demand.features import CATEGORICAL, SERIES, feature_columns
+from training.distributed import Fit, Rows, fit_boosters
 
 
 @dataclass
 class DemandModel:
-    """Point forecast (tweedie mean) plus one quantile model per configured quantile."""
+    """Point forecast (tweedie mean) plus one quantile model per configured quantile.
+
+    ``engine``: where :meth:`fit` trains (``None``: this process; ``engine: ray``: Ray
+    Train's distributed LightGBM). The boosters are the same kind either way.
+    """
 
     cfg: DemandConfig
+    engine: EngineConfig | None = None
     features: list[str] = field(default_factory=list)
     mean: lgb.Booster | None = None
     quantile_models: dict[float, lgb.Booster] = field(default_factory=dict)
@@ -60,8 +67,10 @@ class DemandModel:
         """
         train = most_recent(rows.filter(~pl.col("censored")), self.cfg.max_training_rows)
         self.features = feature_columns(train)
-        data = self._dataset(train)
         power = self.cfg.tweedie_variance_power
+        if self.engine is not None and self.engine.distributed:
+            return self._fit_elsewhere(train, valid, callbacks)
+        data = self._dataset(train)
         valid_sets = [] if valid is None else [self._dataset(valid, reference=data)]
         self.mean = lgb.train(
             self._params("tweedie", tweedie_variance_power=power),
@@ -75,6 +84,33 @@ class DemandModel:
             q: lgb.train(self._params("quantile", alpha=q), data, self.cfg.rounds // 2)
             for q in self.cfg.quantiles
         }
+        return self
+
+    def _rows(self, rows: pl.DataFrame) -> Rows:
+        categorical = [c for c in CATEGORICAL if c in self.features]
+        return Rows(rows.select(self.features).to_pandas(), rows["units"].to_numpy(), categorical)
+
+    def _fit_elsewhere(
+        self,
+        train: pl.DataFrame,
+        valid: pl.DataFrame | None,
+        callbacks: list[Callable[..., None]] | None,
+    ) -> DemandModel:
+        """The same fits on the engine (:func:`training.distributed.fit_boosters`)."""
+        power, rounds = self.cfg.tweedie_variance_power, self.cfg.rounds
+        mean = Fit(self._params("tweedie", tweedie_variance_power=power), rounds,
+                   evaluate=valid is not None, callbacks=list(callbacks or []))  # fmt: skip
+        quantiles = [
+            Fit(self._params("quantile", alpha=q), rounds // 2) for q in self.cfg.quantiles
+        ]
+        boosters = fit_boosters(
+            [mean, *quantiles],
+            self._rows(train),
+            valid=None if valid is None else self._rows(valid),
+            engine=self.engine,
+        )
+        self.mean = boosters[0]
+        self.quantile_models = dict(zip(self.cfg.quantiles, boosters[1:], strict=True))
         return self
 
     def predict(self, rows: pl.DataFrame) -> pl.DataFrame:

@@ -11,6 +11,7 @@ import optuna
 import polars as pl
 from optuna_integration import LightGBMPruningCallback
 
+from storefront.engine import EngineConfig
 from training.demand.config import DemandConfig
 from training.demand.evaluate import wape
 from training.demand.model import DemandModel
@@ -35,7 +36,7 @@ def validation_split(
 
 
 def tune_demand(
-    rows: pl.DataFrame, period_days: int, cfg: DemandConfig
+    rows: pl.DataFrame, period_days: int, cfg: DemandConfig, engine: EngineConfig | None = None
 ) -> tuple[DemandConfig, optuna.Study]:
     """Search the mean model's parameters for the lowest validation WAPE.
 
@@ -43,6 +44,8 @@ def tune_demand(
         rows: Training rows (``model_rows``), test horizon already removed.
         period_days: Length of a period.
         cfg: The base configuration; ``cfg.tuning`` sets trials, storage and study.
+        engine: Where the trials run (``engine: ray``: on Ray workers sharing the study;
+            each trial's fit is local to its worker).
 
     Returns:
         ``cfg`` with the best parameters, and the study.
@@ -67,7 +70,7 @@ def tune_demand(
         predicted = model.predict(valid)["forecast"].to_numpy()
         return wape(actual, np.asarray(predicted))
 
-    study = run_study(objective, cfg.tuning, "minimize", warmup_steps=20)
+    study = run_study(objective, cfg.tuning, "minimize", warmup_steps=20, engine=engine)
     log.info("best demand parameters %s (WAPE %.4f)", study.best_params, study.best_value)
     best = {k: v for k, v in study.best_params.items() if k in SEARCHED}
     return cfg.model_copy(update=best), study

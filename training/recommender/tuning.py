@@ -8,6 +8,7 @@ import optuna
 import polars as pl
 from optuna_integration import LightGBMPruningCallback
 
+from storefront.engine import EngineConfig
 from training.recommender.config import RankerConfig
 from training.recommender.ranker import Ranker
 from training.tuning import TuningConfig, run_study
@@ -22,9 +23,11 @@ def tune_ranker(
     valid_labels: pl.Series,
     base: RankerConfig,
     cfg: TuningConfig,
+    engine: EngineConfig | None = None,
 ) -> tuple[RankerConfig, optuna.Study]:
     """Search leaves, learning rate, leaf size and feature sampling for the best
     validation NDCG@10; unpromising trials are pruned as their boosting rounds report.
+    ``engine: ray`` runs the trials on Ray workers sharing the study.
 
     Returns:
         The base configuration with the best parameters, and the study.
@@ -42,6 +45,6 @@ def tune_ranker(
         ranker = Ranker(params).fit(train, train_labels, valid, valid_labels, [pruning])
         return ranker.best_score
 
-    study = run_study(objective, cfg, "maximize", warmup_steps=10)
+    study = run_study(objective, cfg, "maximize", warmup_steps=10, engine=engine)
     log.info("best re-ranker parameters %s (ndcg@10 %.4f)", study.best_params, study.best_value)
     return base.model_copy(update=study.best_params), study
