@@ -19,6 +19,7 @@ import polars as pl
 from features.config import store_dir
 from features.pipelines.demand import period_days
 from features.tables import DEMAND
+from storefront.engine import EngineConfig
 from training.demand.config import DemandConfig
 from training.demand.evaluate import evaluate
 from training.demand.features import SERIES, model_rows
@@ -105,8 +106,11 @@ def _plot(history: pl.DataFrame, forecast: pl.DataFrame, quantiles: list[float])
     return fig
 
 
-def train_demand(data_dir: Path, cfg: DemandConfig, step: Step | None = None) -> DemandReport:
+def train_demand(
+    data_dir: Path, cfg: DemandConfig, step: Step | None = None, engine: EngineConfig | None = None
+) -> DemandReport:
     """Fit on everything before the last horizon, judge on it, track and register.
+    ``engine``: where the fits and tuning trials run (``None``: this process).
 
     Raises:
         ValueError: No demand table in the feature store, or history shorter than the
@@ -143,14 +147,14 @@ def train_demand(data_dir: Path, cfg: DemandConfig, step: Step | None = None) ->
         if cfg.tuning.trials:
             if step:
                 step(f"tune with Optuna ({cfg.tuning.trials} trials on a validation horizon)")
-            cfg, study = tune_demand(train, days, cfg)
+            cfg, study = tune_demand(train, days, cfg, engine)
             mlflow.log_params({f"tuned.{k}": v for k, v in study.best_params.items()})
             mlflow.log_metric("tuning/validation_wape", study.best_value)
         if step:
             step(f"fit the global model on {train.height:,} rows")
         started = time.perf_counter()
         curve: dict[str, dict[str, list[float]]] = {}
-        model = DemandModel(cfg).fit(
+        model = DemandModel(cfg, engine).fit(
             train,
             valid=test.filter(~pl.col("censored")),
             callbacks=[lgb.record_evaluation(curve)],
@@ -172,7 +176,7 @@ def train_demand(data_dir: Path, cfg: DemandConfig, step: Step | None = None) ->
         if cfg.forecast_ahead:
             if step:
                 step(f"refit on all {rows.height:,} rows, forecast {cfg.horizon} periods ahead")
-            model = DemandModel(cfg).fit(rows)
+            model = DemandModel(cfg, engine).fit(rows)
             ahead = forecast_ahead(model, demand, days, cfg)
             with tempfile.TemporaryDirectory() as tmp:
                 ahead.write_parquet(Path(tmp) / FORECAST_FILE)
