@@ -124,7 +124,7 @@ def test_a_challengers_forecasts_reach_pricing_only_once_promoted(shop: tuple) -
     path, _, _ = shop
     name = f"demand-{uuid.uuid4().hex[:8]}"
     ahead = {"forecast_ahead": True, "model_name": name}
-    champion = train_demand(path, _cfg(name, 80).model_copy(update=ahead))
+    champion = train_demand(path, _cfg(name, 40).model_copy(update=ahead))
     assert champion.forecast_path is not None and not champion.forecasts_held
     run = mlflow.get_run(champion.run_id)
     assert run.info.run_name.startswith("demand · feeds · ")
@@ -133,7 +133,7 @@ def test_a_challengers_forecasts_reach_pricing_only_once_promoted(shop: tuple) -
         "demand rows (training)", "demand rows (last horizon)",
     }  # fmt: skip
     curve = mlflow.MlflowClient().get_metric_history(champion.run_id, "curve/holdout_tweedie")
-    assert [m.step for m in curve] == list(range(1, 81)), "one point per boosting round"
+    assert [m.step for m in curve] == list(range(1, 41)), "one point per boosting round"
     assert run.data.metrics["test/bias"] >= 0 and "baseline/seasonal_naive/wape" in run.data.metrics
     published = read_forecasts(path)
     day = published["period_start"].min()
