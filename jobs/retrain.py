@@ -22,13 +22,13 @@ from typing import Any, Literal
 
 from jobs import features, models, train
 from jobs.service import service_keys
-from jobs.shop import open_shop
+from jobs.shop import open_shop, require_feeds
 from retraining import history
 from retraining.config import FAMILIES, Family, RetrainConfig
 from retraining.lock import exclusive
 from retraining.tracking import FAILED, FINISHED, KILLED, RetrainRun
 from storefront.config import config_dir, load_config
-from storefront.feeds import fold_events
+from storefront.feeds import FeedValidationError, fold_events
 from storefront.feeds.logged import default_events_url, logged_events
 from storefront.progress import console, progress_bar
 from storefront.workspace import workspace
@@ -224,7 +224,12 @@ def _first_added_day(folded: StepOutcome | None) -> dt.date | None:
 
 def retrain_family(folder: Path, family: Family, cfg: RetrainConfig) -> StepOutcome:
     """Train the family's challenger, then gate it against the champion on the same
-    fresh holdout (``models promote``: its checks become the step's figures)."""
+    fresh holdout (``models promote``: its checks become the step's figures). A family
+    the shop's feeds cannot train (the recommender of a shop without events) is
+    skipped, with the feed it lacks."""
+    missing = _missing_feed(folder, family)
+    if missing is not None:
+        return StepOutcome(family, "skipped", missing)
     trained = _train(folder, family, cfg)
     config = recommender_config(cfg) if family == "recommender" else None
     promotion = models.promote(models.FAMILIES[family], folder, config)
@@ -238,6 +243,17 @@ def retrain_family(folder: Path, family: Family, cfg: RetrainConfig) -> StepOutc
         figures[f"gate/{check.name}/passed"] = float(check.passed)
     status: Status = "promoted" if promotion.promoted else "kept champion"
     return StepOutcome(family, status, promotion.reason, figures=figures, links=links)
+
+
+def _missing_feed(folder: Path, family: Family) -> str | None:
+    """Why the shop's feeds cannot train ``family`` (``None``: they can)."""
+    if family != "recommender":
+        return None  # demand and elasticity learn from the demand rows of sales or events
+    try:
+        require_feeds(folder, "train recommender", train.RECOMMENDER_NEEDS)
+    except FeedValidationError as exc:
+        return f"{exc} — nothing to retrain"
+    return None
 
 
 def recommender_config(cfg: RetrainConfig) -> Path:

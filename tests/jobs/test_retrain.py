@@ -21,6 +21,7 @@ from jobs import experiments, quickstart, retrain, scheduler
 from jobs.service import service_keys, start_service, stop_service
 from retraining import history
 from retraining.lock import RunInProgressError, exclusive
+from simulator import Simulation
 from storefront.config import config_dir
 from storefront.feeds import read_feeds
 from storefront.workspace import Workspace
@@ -203,3 +204,15 @@ def test_folded_events_on_built_days_rebuild_the_feature_store(feed_dir: Path) -
     assert built is not None and folded.first_added.date() <= built
     user_rows = pl.read_parquet(USER.glob(store_dir(feed_dir)))
     assert "u-late-shopper" in set(user_rows["user_id"])
+
+
+def test_a_shop_without_events_skips_the_recommender_and_names_the_feed(
+    small_sim: Simulation, tmp_path: Path
+) -> None:
+    from retraining.config import RetrainConfig
+    from storefront.feeds import write_feeds
+
+    shop = tmp_path / "sales-only"
+    write_feeds({"catalog": small_sim.feeds.catalog, "sales": small_sim.feeds.sales}, shop)
+    step = retrain.retrain_family(shop, "recommender", RetrainConfig())
+    assert step.status == "skipped" and "events.parquet" in step.detail
