@@ -60,7 +60,9 @@ class FeedFiles:
         files = {name: workspace.feed_file(SCHEMAS[name].file_name) for name in FEED_NAMES}
         return cls({name: str(path) for name, path in files.items() if path.exists()})
 
-    def read(self, name: str, key: str | None = None, bounds: Bounds | None = None) -> Any:
+    def read(
+        self, name: str, key: str | None = None, bounds: Bounds | None = None
+    ) -> pl.DataFrame | None:
         """One feed in canonical form (``None`` when absent), only the rows whose ``key``
         lies in ``bounds`` when given (parquet filters are pushed into the scan)."""
         if name not in self.paths:
@@ -70,6 +72,20 @@ class FeedFiles:
             low, high = (pl.lit(bound, pl.String) for bound in bounds)
             frame = frame.filter(pl.col(key).cast(pl.String).is_between(low, high))
         return validate_frame(SCHEMAS[name], frame.collect())
+
+    def require(
+        self, name: str, key: str | None = None, bounds: Bounds | None = None
+    ) -> pl.DataFrame:
+        """Like :meth:`read`, for a feed the stage cannot do without.
+
+        Raises:
+            FileNotFoundError: The worker does not see the feed file (on a multi-node
+                cluster, the shop folder must be on storage every node mounts).
+        """
+        frame = self.read(name, key, bounds)
+        if frame is None:
+            raise FileNotFoundError(f"feed {name} missing on this Ray worker")
+        return frame
 
 
 def key_ranges(keys: pl.Series, partitions: int) -> list[Bounds]:
@@ -89,8 +105,8 @@ def user_partition(
 ) -> dict[str, pl.DataFrame]:
     """The user-keyed tables of the shoppers in ``bounds``: user features (RFM scores
     still partition-wide), user × category interest and recent activity."""
-    events = files.read("events", "user_id", bounds).lazy()
-    catalog = files.read("catalog").lazy()
+    events = files.require("events", "user_id", bounds).lazy()
+    catalog = files.require("catalog").lazy()
     scored = category_days(events, catalog, cfg.affinity)
     profile = user_interest_profile(
         scored, cfg.user.top_categories, pl.Series(categories, dtype=pl.String)
@@ -107,24 +123,26 @@ def item_partition(
 ) -> pl.DataFrame:
     """The item features of the items in ``bounds`` (popularity rank partition-wide)."""
 
-    def lazy(name: str) -> pl.LazyFrame | None:
+    def optional(name: str) -> pl.LazyFrame | None:
         frame = files.read(name, "item_id", bounds)
         return None if frame is None else frame.lazy()
 
     return item_features(
-        lazy("events"),  # type: ignore[arg-type]
-        lazy("catalog"),  # type: ignore[arg-type]
-        lazy("prices"),
-        lazy("inventory"),
+        files.require("events", "item_id", bounds).lazy(),
+        files.require("catalog", "item_id", bounds).lazy(),
+        optional("prices"),
+        optional("inventory"),
         first_day,
         last_day,
         cfg.item,
     )
 
 
-def demand_partition(files: FeedFiles, bounds: Bounds, days: int, cfg: FeatureConfig) -> Any:
+def demand_partition(
+    files: FeedFiles, bounds: Bounds, days: int, cfg: FeatureConfig
+) -> pl.DataFrame:
     """Demand rows of the sales feed's items in ``bounds`` (whole series per item)."""
-    return demand_rows(files.read("sales", "item_id", bounds), cfg.demand, days)
+    return demand_rows(files.require("sales", "item_id", bounds), cfg.demand, days)
 
 
 def derived_demand_partition(items: pl.DataFrame, days: int, cfg: FeatureConfig) -> pl.DataFrame:
@@ -202,6 +220,7 @@ def compute_tables_on_ray(
     ray = connect(ray_cfg)
     files = FeedFiles.of(data_dir)
     parts = ray_cfg.partitions
+    log.info("feature tables on Ray: up to %d partitions per stage over %s", parts, files.paths)
     tables: dict[Table, pl.DataFrame] = {}
     item_refs: list[Any] = []
     if feeds.events is not None:
