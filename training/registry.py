@@ -79,7 +79,9 @@ class Rule:
     """A check of the gate on metric ``metric`` of both versions.
 
     ``kind``: ``not_worse`` (the challenger within ``limit`` of the champion, in the
-    metric's direction), ``at_most`` (the challenger's value at most ``limit``) or
+    metric's direction), ``at_most`` (the challenger's value at most ``limit``, or at
+    most the champion's when the champion already breaks the limit: a challenger no
+    worse than what is served, on fresher data, is not refused for the shop's data) or
     ``ratio`` (at most the champion's times ``1 + limit``).
     """
 
@@ -92,7 +94,9 @@ class Rule:
     def judge(self, champion: float, challenger: float) -> Check:
         """The check of ``challenger`` against ``champion`` (NaN on both sides passes:
         neither version has anything to judge there)."""
-        if self.kind == "at_most":
+        if self.kind == "at_most" and not math.isnan(champion) and champion > self.limit:
+            bound, rule = champion, f"≤ champion (already above the limit {self.limit:g})"
+        elif self.kind == "at_most":
             bound, rule = self.limit, f"≤ {self.limit:g}"
         elif self.kind == "ratio":
             bound, rule = champion * (1 + self.limit), f"≤ champion × {1 + self.limit:g}"

@@ -22,6 +22,9 @@ def test_not_worse_follows_the_metrics_direction() -> None:
 def test_limits_and_ratios_bound_the_challenger() -> None:
     assert Rule("bias", "at_most", 0.2, True).judge(0.9, 0.1).passed
     assert not Rule("bias", "at_most", 0.2, True).judge(0.0, 0.25).passed
+    # a champion above the limit: the challenger may not be worse than it
+    above = Rule("share_implausible", "at_most", 0.3, True)
+    assert above.judge(0.39, 0.35).passed and not above.judge(0.39, 0.40).passed
     width = Rule("median_interval_width", "ratio", 0.25, True)
     assert width.judge(2.0, 2.5).passed and not width.judge(2.0, 2.6).passed
 
