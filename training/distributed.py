@@ -224,6 +224,6 @@ def replay(
     """Call each callback once per finished round with that round's evaluation, as
     ``lgb.train`` would have (for callbacks that record or log, e.g. training curves)."""
     for k, results in enumerate(evals):
-        env = CallbackEnv(booster, params, k, 0, rounds, results)
+        env = CallbackEnv(booster, params, k, 0, rounds, [lgb.EvalResult(*e) for e in results])
         for callback in callbacks:
             callback(env)

@@ -66,7 +66,10 @@ def test_the_demand_model_trained_on_ray_scores_like_the_local_one(
     root count.)"""
     train, test, cfg = demand
     local = DemandModel(cfg).fit(train)
-    distributed = DemandModel(cfg, engine=engine(ray_address)).fit(train)
+    curve: dict[str, dict[str, list[float]]] = {}
+    distributed = DemandModel(cfg, engine=engine(ray_address)).fit(
+        train, valid=test.filter(~pl.col("censored")), callbacks=[lgb.record_evaluation(curve)]
+    )
     assert isinstance(distributed.mean, lgb.Booster)
     assert distributed.mean.num_trees() == local.mean.num_trees() == cfg.rounds
     assert sorted(distributed.quantile_models) == cfg.quantiles
@@ -80,6 +83,8 @@ def test_the_demand_model_trained_on_ray_scores_like_the_local_one(
     ray_wape = wape(there["units"].to_numpy(), there["forecast"].to_numpy())
     assert abs(ray_wape - local_wape) <= WAPE_TOLERANCE * local_wape, (local_wape, ray_wape)
     assert (there["p10"] <= there["p90"]).all()
+    holdout = curve["valid"]["tweedie"]  # the training curve MLflow logs, from the workers
+    assert len(holdout) == cfg.rounds and np.isfinite(holdout).all()
 
 
 def test_trials_on_two_ray_workers_share_one_study(ray_address: str, tmp_path: Path) -> None:
