@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from jobs.shop import open_shop, require_feeds
 from storefront.config import load_config
+from storefront.engine import EngineConfig, load_engine
 from storefront.progress import console, progress_bar
 
 if TYPE_CHECKING:
@@ -33,6 +34,13 @@ RECOMMENDER_NEEDS = {
     "events": "the shoppers' views, carts or purchases to learn from",
     "catalog": "the items to recommend",
 }
+
+
+def _engine() -> EngineConfig | None:
+    """The configured engine when it is Ray (``configs/engine.yaml``), else ``None``:
+    the local path never loads Ray."""
+    engine = load_engine()
+    return engine if engine.distributed else None
 
 
 def _with_trials(cfg: C, trials: int) -> C:
@@ -67,7 +75,8 @@ def recommender(
     require_feeds(folder, "train recommender", RECOMMENDER_NEEDS)
     cfg = _with_trials(cfg, trials)
     with progress_bar("training recommenders", None):
-        report = train_recommender(folder, cfg, step=lambda s: console.log(f"recommender: {s}"))
+        report = train_recommender(folder, cfg, step=lambda s: console.log(f"recommender: {s}"),
+                                   engine=_engine())  # fmt: skip
     if metrics_out is not None:
         write_metrics(report, metrics_out)
     return report
@@ -94,7 +103,8 @@ def demand(
     cfg = load_config(DemandConfig, config, name="demand")
     cfg = _with_trials(cfg, trials)
     with progress_bar("training the demand model", None):
-        report = train_demand(folder, cfg, step=lambda s: console.log(f"demand: {s}"))
+        report = train_demand(folder, cfg, step=lambda s: console.log(f"demand: {s}"),
+                              engine=_engine())  # fmt: skip
     if metrics_out is not None:
         write_metrics(report, metrics_out)
     return report

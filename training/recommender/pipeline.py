@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import mlflow
 import numpy as np
@@ -46,6 +46,9 @@ from training.tracking import (
     tracked_run,
     use_experiment,
 )
+
+if TYPE_CHECKING:
+    from storefront.engine import EngineConfig
 
 log = logging.getLogger(__name__)
 FAMILY = "recommender"
@@ -125,9 +128,13 @@ def fit_models(
 
 
 def train_recommender(
-    data_dir: Path, cfg: RecommenderConfig, step: Step | None = None
+    data_dir: Path,
+    cfg: RecommenderConfig,
+    step: Step | None = None,
+    engine: EngineConfig | None = None,
 ) -> TrainingReport:
     """Train and judge every recommender on the feeds in ``data_dir``; one MLflow run.
+    ``engine``: where the re-ranker's tuning trials run (``None``: this process).
 
     Raises:
         FeedValidationError: The feeds break the contract or lack events / catalog.
@@ -169,7 +176,7 @@ def train_recommender(
             )
         ranker = None
         if cfg.ranker.enabled:
-            ranker = _final_stage(Path(data_dir), split, test, models, cfg, report, step)
+            ranker = _final_stage(Path(data_dir), split, test, models, cfg, report, step, engine)
         if step:
             step("item to item: similar items and bought together")
         report.item_to_item = item_to_item(split, models, cfg)
@@ -225,15 +232,17 @@ def _final_stage(
     cfg: RecommenderConfig,
     report: TrainingReport,
     step: Step | None,
+    engine: EngineConfig | None = None,
 ) -> Ranker:
-    """Fit the re-ranker on the validation window, judge it on the test window and log
-    its parameters and feature importance into the active run; returns the ranker."""
+    """Fit the re-ranker on the validation window (its tuning trials where ``engine``
+    says), judge it on the test window and log its parameters and feature importance
+    into the active run; returns the ranker."""
     if step:
         step("fit the re-ranker (LightGBM LambdaRank on point-in-time features)")
     store = open_feature_store(data_dir, cfg)
     generators = {name: model.score for name, model in models.items()}
     started = time.perf_counter()
-    ranker = fit_ranker(generators, split, store, cfg)
+    ranker = fit_ranker(generators, split, store, cfg, engine)
     retrieval = sum(report.train_seconds.values())
     report.train_seconds["final"] = round(time.perf_counter() - started + retrieval, 2)
     if step:

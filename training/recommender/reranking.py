@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mlflow
 import numpy as np
@@ -19,6 +19,9 @@ from training.recommender.data import Cases, Split, cases, sample_cases
 from training.recommender.metrics import Scorer, judge, rank_all
 from training.recommender.ranker import Ranker, generate, history_features, labels, store_features
 from training.recommender.tuning import tune_ranker
+
+if TYPE_CHECKING:
+    from storefront.engine import EngineConfig
 
 
 def open_feature_store(data_dir: Path, cfg: RecommenderConfig) -> Any:
@@ -53,10 +56,14 @@ def _cases_with_choices_among(rows: pl.DataFrame, y: pl.Series) -> pl.Series:
 
 
 def fit_ranker(
-    generators: dict[str, Scorer], split: Split, store: Any, cfg: RecommenderConfig
+    generators: dict[str, Scorer],
+    split: Split,
+    store: Any,
+    cfg: RecommenderConfig,
+    engine: EngineConfig | None = None,
 ) -> Ranker:
     """Train on the validation window (candidates as of its start), 20% held out for
-    early stopping."""
+    early stopping; Optuna's trials run where ``engine`` says (``None``: here)."""
     window = sample_cases(cases(split, "validation", cfg.split), cfg.ranker.training_users, 1)
     rows = candidate_rows(generators, window, split, store, split.validation_start, cfg)
     y = labels(rows, window)
@@ -68,7 +75,9 @@ def fit_ranker(
     valid_rows, valid_y = rows.filter(held_out), y.filter(held_out)
     params = cfg.ranker
     if cfg.tuning.trials > 0:
-        params, study = tune_ranker(fit_rows, fit_y, valid_rows, valid_y, params, cfg.tuning)
+        params, study = tune_ranker(
+            fit_rows, fit_y, valid_rows, valid_y, params, cfg.tuning, engine
+        )
         mlflow.log_params({f"tuned.{k}": v for k, v in study.best_params.items()})
         mlflow.log_metrics(
             {
