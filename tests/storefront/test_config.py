@@ -14,10 +14,12 @@ from typer.testing import CliRunner
 from cli import app
 from experiments.config import Experiment, ExperimentsSettings, load_experiment
 from features.config import FeatureConfig
+from retraining.config import RetrainConfig
 from serving.config import ServingConfig
 from simulator import SimulationConfig
 from simulator.traffic import TrafficConfig
 from storefront.config import PROJECT_ROOT, ConfigError, Settings, config_dir, load_config
+from storefront.engine import EngineConfig
 from training.demand.config import DemandConfig
 from training.elasticity.config import ElasticityConfig
 from training.pricing.config import PricingConfig
@@ -79,6 +81,7 @@ MODELS: dict[str, type[BaseModel]] = {
     "business_rules.yaml": BusinessRules,
     "demand.yaml": DemandConfig,
     "elasticity.yaml": ElasticityConfig,
+    "engine.yaml": EngineConfig,
     "experiments.yaml": ExperimentsSettings,
     "experiments/home_feed_ranker.yaml": Experiment,
     "experiments/pricing_optimiser.yaml": Experiment,
@@ -88,6 +91,8 @@ MODELS: dict[str, type[BaseModel]] = {
     "pricing.yaml": PricingConfig,
     "recommender.quickstart.yaml": RecommenderConfig,
     "recommender.yaml": RecommenderConfig,
+    "retrain.quickstart.yaml": RetrainConfig,
+    "retrain.yaml": RetrainConfig,
     "serving.yaml": ServingConfig,
     "simulation.yaml": SimulationConfig,
     "traffic.quickstart.yaml": TrafficConfig,
@@ -108,6 +113,8 @@ SETTINGS_MODULES = [
     "training.recommender.config",
     "training.replenishment.config",
     "training.tuning",
+    "retraining.config",
+    "storefront.engine",
 ]
 
 
